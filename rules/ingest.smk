@@ -1,0 +1,84 @@
+# Ingest: read each raw input, map it onto its contract (schemas/), validate it; bad rows go to quarantine,
+# and a reconciliation record proves rows in = rows accepted + rows quarantined (+ rows set aside by design).
+
+rule ingest_bookings:
+    input:
+        files=RUN.booking_files,
+        contract="schemas/bookings.yaml",
+    output:
+        **ingested("bookings"),
+    params:
+        pseudonymisation=config.get("pseudonymisation"),
+        synthetic=RUN.is_synthetic,
+    log:
+        f"logs/{RUN.year}/ingest_bookings.log",
+    script:
+        RUNNER
+
+
+rule ingest_register:
+    input:
+        register=RUN.data["inputs"]["register"],
+        links=RUN.data["inputs"]["links"],
+        census=optional(RUN.optional_input("census")),
+        contracts=["schemas/register.yaml", "schemas/links.yaml"],
+    output:
+        **ingested("schools"),
+        links_table=f"{DERIVED}/ingest/links.parquet",
+        links_quarantine=f"{DERIVED}/quarantine/links.parquet",
+        links_reconciliation=f"{DERIVED}/reconciliation/links.json",
+    params:
+        encoding=RUN.data["inputs"].get("register_encoding", "cp1252"),
+    log:
+        f"logs/{RUN.year}/ingest_register.log",
+    script:
+        RUNNER
+
+
+rule ingest_performance:
+    input:
+        files=lambda w: list(RUN.performance_files(w.ks).values()),
+        measures="config/measures.yaml",
+        contract="schemas/attainment.yaml",
+    output:
+        **ingested("attainment_{ks}"),
+    params:
+        years=lambda w: list(RUN.performance_files(w.ks)),
+    wildcard_constraints:
+        ks="ks2|ks4",
+    log:
+        f"logs/{RUN.year}/ingest_performance_{{ks}}.log",
+    script:
+        RUNNER
+
+
+rule ingest_surveys:
+    input:
+        files=list(RUN.survey_files.values()),
+        instruments=[f"schemas/instruments/{name}.yaml" for name in RUN.survey_files],
+    output:
+        **ingested("survey_responses"),
+    params:
+        instruments=list(RUN.survey_files),
+    log:
+        f"logs/{RUN.year}/ingest_surveys.log",
+    script:
+        RUNNER
+
+
+rule ingest_reference:
+    input:
+        partnerships=optional(RUN.optional_input("partnerships")),
+        targets=optional(RUN.optional_input("targets")),
+        trained_leaders=optional(RUN.optional_input("trained_leaders")),
+        feedback_coded=optional(RUN.optional_input("feedback_coded")),
+    output:
+        **{f"{t}_{k}": v for t in ("partnerships", "targets", "trained_leaders", "feedback_coded")
+           for k, v in ingested(t).items()},
+    params:
+        pseudonymisation=config.get("pseudonymisation"),
+        synthetic=RUN.is_synthetic,
+    log:
+        f"logs/{RUN.year}/ingest_reference.log",
+    script:
+        RUNNER

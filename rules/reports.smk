@@ -1,0 +1,67 @@
+# Reports: the audit tables the methods chapter prints, provenance, and one rendered file per chapter.
+
+INGESTED_TABLES = ["bookings", "schools", "links", "attainment_ks4", "attainment_ks2", "survey_responses",
+                   "partnerships", "targets", "trained_leaders", "feedback_coded"]
+
+# What each chapter reads. A chapter rebuilds only when these (or its .qmd) change.
+CHAPTER_INPUTS = {
+    "methods": {
+        "reconciliation": f"{DERIVED}/audit/reconciliation.parquet",
+        "quarantine_summary": f"{DERIVED}/audit/quarantine_summary.parquet",
+        "data_dictionary": f"{DERIVED}/audit/data_dictionary.parquet",
+        "match_rates": f"{DERIVED}/link/match_rates.parquet",
+        "lineage_issues": f"{DERIVED}/link/lineage_issues.parquet",
+        "lineage": f"{DERIVED}/link/school_lineage.parquet",
+        "provenance": f"{DERIVED}/audit/provenance.json",
+    },
+}
+
+
+rule audit:
+    input:
+        reconciliation=[ingested(t)["reconciliation"] for t in INGESTED_TABLES],
+        quarantine=[ingested(t)["quarantine"] for t in INGESTED_TABLES],
+        contracts=sorted(str(p) for p in Path(workflow.basedir, "schemas").glob("*.yaml")),
+    output:
+        reconciliation=f"{DERIVED}/audit/reconciliation.parquet",
+        quarantine_summary=f"{DERIVED}/audit/quarantine_summary.parquet",
+        data_dictionary=f"{DERIVED}/audit/data_dictionary.parquet",
+    log:
+        f"logs/{RUN.year}/audit.log",
+    script:
+        RUNNER
+
+
+rule provenance:
+    input:
+        raw=RUN.configured_input_files(),
+        reconciliation=f"{DERIVED}/audit/reconciliation.parquet",
+    output:
+        f"{DERIVED}/audit/provenance.json",
+    params:
+        config_files=CONFIG_FILES,
+        year=RUN.year,
+    log:
+        f"logs/{RUN.year}/provenance.log",
+    script:
+        RUNNER
+
+
+rule render_chapter:
+    input:
+        unpack(lambda w: CHAPTER_INPUTS[w.chapter]),
+        qmd="reports/{chapter}.qmd",
+    output:
+        [f"{REPORTS}/{{chapter}}.{fmt}" for fmt in RUN.formats],
+    params:
+        engine=RUN.data["render"]["engine"],
+        year=RUN.year,
+        title=RUN.data.get("title", RUN.year),
+        derived=DERIVED,
+        disclosure_min_count=RUN.disclosure_min_count,
+    wildcard_constraints:
+        chapter="|".join(CHAPTER_INPUTS),
+    log:
+        f"logs/{RUN.year}/render_{{chapter}}.log",
+    script:
+        RUNNER

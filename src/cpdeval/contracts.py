@@ -1,0 +1,465 @@
+"""Data contracts: load them from ``schemas/``, map raw tables onto them, validate, quarantine.
+
+A contract (one YAML file per table, format in ``schemas/README.md``) is the single source of truth for a
+table's columns, types, allowed values and key. This module turns it into
+
+* a column mapping for raw files read as text (:func:`map_source_columns`),
+* typed columns, where a value that cannot be read as its type is quarantined (:func:`coerce`),
+* a pandera schema that checks every row (:meth:`Contract.pandera_schema`), and
+* an accepted table, a quarantine table and a reconciliation record (:func:`validate`).
+
+Nothing is dropped silently: every input row ends up either accepted or in quarantine with the rule it
+broke, and :class:`Reconciliation` proves ``rows_in == rows_accepted + rows_quarantined``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from . import SCHEMAS_DIR
+from .errors import InputError
+
+#: Columns of every quarantine table. One row per (input row, rule broken).
+QUARANTINE_SCHEMA = {
+    "table": pl.Utf8,
+    "source_file": pl.Utf8,
+    "source_row": pl.Int64,
+    "column": pl.Utf8,
+    "rule": pl.Utf8,
+    "value": pl.Utf8,
+}
+
+_POLARS_DTYPES = {
+    "str": pl.Utf8,
+    "int": pl.Int64,
+    "float": pl.Float64,
+    "bool": pl.Boolean,
+    "date": pl.Date,
+}
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    dtype: str
+    description: str = ""
+    source: str | None = None
+    required: bool = True
+    nullable: bool = True
+    allowed: tuple | None = None
+    values: dict | None = None
+    min: Any = None
+    max: Any = None
+    pattern: str | None = None
+    format: str | None = None
+
+    @property
+    def polars_dtype(self):
+        return _POLARS_DTYPES[self.dtype]
+
+    def bound(self, which: str):
+        value = getattr(self, which)
+        if value is not None and self.dtype == "date" and isinstance(value, str):
+            return dt.date.fromisoformat(value)
+        return value
+
+    def rules_text(self) -> str:
+        """The column's rules in words, for the data dictionary."""
+        parts = [] if self.nullable else ["required value"]
+        if self.allowed:
+            parts.append("one of " + ", ".join(map(str, self.allowed)))
+        if self.min is not None:
+            parts.append(f">= {self.min}")
+        if self.max is not None:
+            parts.append(f"<= {self.max}")
+        if self.pattern:
+            parts.append(f"matches {self.pattern}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    title: str
+    grain: str
+    kind: str
+    reader: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...] = ()
+    personal: tuple[str, ...] = ()
+    source_format: dict = field(default_factory=dict)
+    description: str = ""
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"contract {self.name} has no column {name}")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def polars_schema(self) -> dict:
+        return {c.name: c.polars_dtype for c in self.columns}
+
+    def pandera_schema(self):
+        """The pandera (polars) schema of the contract: types, nulls, allowed values, bounds, patterns."""
+        import pandera.polars as pa
+
+        cols = {}
+        for c in self.columns:
+            checks = []
+            if c.allowed:
+                checks.append(pa.Check.isin(list(c.allowed), error=f"allowed values: {', '.join(map(str, c.allowed))}"))
+            if c.min is not None:
+                checks.append(pa.Check.ge(c.bound("min"), error=f"minimum {c.min}"))
+            if c.max is not None:
+                checks.append(pa.Check.le(c.bound("max"), error=f"maximum {c.max}"))
+            if c.pattern:
+                checks.append(pa.Check.str_matches(c.pattern, error=f"pattern {c.pattern}"))
+            cols[c.name] = pa.Column(c.polars_dtype, checks, nullable=c.nullable, required=True)
+        return pa.DataFrameSchema(cols, strict=False, name=self.name)
+
+
+def _column_from_yaml(raw: dict, contract_name: str) -> ColumnSpec:
+    if "name" not in raw or "dtype" not in raw:
+        raise ValueError(f"schemas/{contract_name}.yaml: every column needs a name and a dtype ({raw})")
+    if raw["dtype"] not in _POLARS_DTYPES:
+        raise ValueError(f"schemas/{contract_name}.yaml: column {raw['name']} has unknown dtype {raw['dtype']}")
+    allowed = raw.get("allowed")
+    return ColumnSpec(
+        name=raw["name"], dtype=raw["dtype"], description=raw.get("description", ""),
+        source=raw.get("source"), required=raw.get("required", True), nullable=raw.get("nullable", True),
+        allowed=tuple(allowed) if allowed else None, values=raw.get("values"),
+        min=raw.get("min"), max=raw.get("max"), pattern=raw.get("pattern"), format=raw.get("format"),
+    )
+
+
+def contract_from_dict(data: dict) -> Contract:
+    name = data["name"]
+    return Contract(
+        name=name, title=data.get("title", name), grain=data.get("grain", ""), kind=data.get("kind", "raw"),
+        reader=data.get("reader", "generic_csv"),
+        columns=tuple(_column_from_yaml(c, name) for c in data["columns"]),
+        key=tuple(data.get("key") or ()), personal=tuple(data.get("personal") or ()),
+        source_format=dict(data.get("source_format") or {}), description=data.get("description", ""),
+    )
+
+
+@lru_cache(maxsize=None)
+def load_contract(name: str, schemas_dir: str | None = None) -> Contract:
+    """The contract ``schemas/<name>.yaml``."""
+    path = Path(schemas_dir or SCHEMAS_DIR) / f"{name}.yaml"
+    with path.open(encoding="utf-8") as fh:
+        return contract_from_dict(yaml.safe_load(fh))
+
+
+def list_contracts(schemas_dir: str | Path | None = None) -> list[Contract]:
+    """Every table contract in ``schemas/`` (not the config schema nor survey instruments)."""
+    folder = Path(schemas_dir or SCHEMAS_DIR)
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "config.schema.yaml":
+            continue
+        out.append(load_contract(path.stem, str(folder) if schemas_dir else None))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Mapping and typing
+# ---------------------------------------------------------------------------------------------
+
+def map_source_columns(raw: pl.DataFrame, contract: Contract, source_file: str) -> pl.DataFrame:
+    """Rename a raw text table's headers onto the contract's canonical names.
+
+    Stops with :class:`InputError` naming every required header that is missing. Personal columns
+    (names, emails) are dropped here and never leave ingest. Optional columns that are absent come back
+    as nulls, so downstream code sees one shape.
+    """
+    from .ingest.csvread import require_columns
+
+    required = [c.source for c in contract.columns if c.source and c.required]
+    require_columns(raw, required, source_file, contract.title)
+    exprs = [pl.col("source_row")]
+    for c in contract.columns:
+        if c.source and c.source in raw.columns:
+            exprs.append(pl.col(c.source).alias(c.name))
+        else:
+            exprs.append(pl.lit(None, dtype=pl.Utf8).alias(c.name))
+    return raw.select(exprs)
+
+
+def _parse_expr(col: ColumnSpec, default_date_format: str | None) -> pl.Expr:
+    text = pl.col(col.name).cast(pl.Utf8).str.strip_chars()
+    text = pl.when(text == "").then(None).otherwise(text)
+    if col.values:
+        mapping = {str(k): (None if v is None else str(v)) for k, v in col.values.items()}
+        text = text.replace(mapping)
+    if col.dtype == "str":
+        return text
+    if col.dtype == "int":
+        return text.str.replace_all(",", "").cast(pl.Int64, strict=False)
+    if col.dtype == "float":
+        cleaned = text
+        if col.format == "money":
+            cleaned = cleaned.str.replace_all(r"[£,\s]", "")
+        elif col.format == "percent":
+            cleaned = cleaned.str.replace_all(r"[%\s]", "")
+        return cleaned.cast(pl.Float64, strict=False)
+    if col.dtype == "bool":
+        lowered = text.str.to_lowercase()
+        return (pl.when(lowered.is_in(["true", "1", "yes", "y"])).then(True)
+                .when(lowered.is_in(["false", "0", "no", "n"])).then(False)
+                .otherwise(None))
+    if col.dtype == "date":
+        fmt = col.format or default_date_format or "%Y-%m-%d"
+        if "%H" in fmt:  # a timestamp: keep the date
+            return text.str.to_datetime(fmt, strict=False).dt.date()
+        return text.str.to_date(fmt, strict=False)
+    raise ValueError(col.dtype)
+
+
+def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type every contract column of a text table; values that cannot be read are quarantined.
+
+    A raw label outside the column's ``values`` map is reported as an unknown code. Returns the typed
+    table (all rows, the unreadable cells set to null) and the quarantine rows for unreadable cells.
+    """
+    default_fmt = contract.source_format.get("date_format")
+    typed_exprs, problems = [], []
+    present = [c for c in contract.columns if c.name in df.columns]
+    for c in present:
+        parsed = _parse_expr(c, default_fmt).alias(c.name)
+        typed_exprs.append(parsed)
+        raw_text = pl.col(c.name).cast(pl.Utf8).str.strip_chars()
+        has_text = raw_text.is_not_null() & (raw_text != "")
+        if c.values:
+            known = raw_text.is_in([str(k) for k in c.values])
+            unknown_rule = f"unknown code (expected one of: {', '.join(map(str, c.values))})"
+            problems.append((c.name, has_text & ~known, unknown_rule))
+        if c.dtype != "str" or c.values:
+            fmt = c.format or (default_fmt if c.dtype == "date" else None)
+            what = {"int": "a whole number", "float": "a number", "bool": "yes/no", "date": f"a date ({fmt})",
+                    "str": "text"}[c.dtype]
+            fails = has_text & _parse_expr(c, default_fmt).is_null()
+            if c.values:
+                fails = fails & raw_text.is_in([str(k) for k in c.values])
+            problems.append((c.name, fails, f"type: not {what}"))
+    flagged = df.with_columns([cond.alias(f"__bad_{i}") for i, (_, cond, _) in enumerate(problems)])
+    quarantine_parts = []
+    for i, (colname, _, rule) in enumerate(problems):
+        bad = flagged.filter(pl.col(f"__bad_{i}"))
+        if bad.height:
+            quarantine_parts.append(bad.select(
+                pl.lit(contract.name).alias("table"),
+                pl.lit(str(source_file)).alias("source_file"),
+                pl.col("source_row").cast(pl.Int64),
+                pl.lit(colname).alias("column"),
+                pl.lit(rule).alias("rule"),
+                pl.col(colname).cast(pl.Utf8).alias("value"),
+            ))
+    others = [c for c in df.columns if c not in {p.name for p in present}]
+    typed = df.select([pl.col(c) for c in others] + typed_exprs)
+    return typed, _concat_quarantine(quarantine_parts)
+
+
+def empty_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def _concat_quarantine(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    parts = [p.select([pl.col(k).cast(v) for k, v in QUARANTINE_SCHEMA.items()]) for p in parts if p.height]
+    return pl.concat(parts) if parts else empty_quarantine()
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+def duplicate_key_rows(df: pl.DataFrame, contract: Contract, source_file_col: str | None = None) -> pl.DataFrame:
+    """Quarantine rows for the second and later occurrences of a key (the first is kept)."""
+    if not contract.key:
+        return empty_quarantine()
+    key = list(contract.key)
+    with_first = df.with_columns(
+        pl.col("source_row").first().over(key).alias("__first_row"),
+        (pl.int_range(pl.len()).over(key) > 0).alias("__dup"),
+    )
+    dups = with_first.filter(pl.col("__dup") & pl.all_horizontal([pl.col(k).is_not_null() for k in key]))
+    if not dups.height:
+        return empty_quarantine()
+    src = pl.col(source_file_col) if source_file_col else pl.lit("")
+    first_src = pl.col("__first_file") if source_file_col else pl.lit("")
+    if source_file_col:
+        dups = dups.with_columns(pl.col(source_file_col).first().over(key).alias("__first_file"))
+    return dups.select(
+        pl.lit(contract.name).alias("table"),
+        src.cast(pl.Utf8).alias("source_file"),
+        pl.col("source_row").cast(pl.Int64),
+        pl.lit(", ".join(key)).alias("column"),
+        (pl.lit("duplicate key: first seen at row ") + pl.col("__first_row").cast(pl.Utf8)
+         + pl.when(first_src != src).then(pl.lit(" of ") + first_src).otherwise(pl.lit(""))).alias("rule"),
+        pl.concat_str([pl.col(k).cast(pl.Utf8) for k in key], separator="|").alias("value"),
+    )
+
+
+def pandera_failures(df: pl.DataFrame, contract: Contract, source_file_col: str | None = None) -> pl.DataFrame:
+    """Run the contract's pandera schema; return one quarantine row per failing cell."""
+    import pandera.polars as pa
+
+    schema = contract.pandera_schema()
+    try:
+        schema.validate(df, lazy=True)
+        return empty_quarantine()
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+    row_level = fc.filter(pl.col("index").is_not_null())
+    table_level = fc.filter(pl.col("index").is_null())
+    if table_level.height:
+        # A table-level failure (wrong dtype, missing column) is a bug in the reader, not bad input.
+        raise RuntimeError(f"{contract.name}: table does not match its contract:\n{table_level}")
+    rule = (pl.when(pl.col("check") == "not_nullable").then(pl.lit("required value missing"))
+            .otherwise(pl.col("check")))
+    indexed = df.select(
+        pl.int_range(pl.len()).cast(pl.Int32).alias("index"),
+        pl.col("source_row").cast(pl.Int64),
+        (pl.col(source_file_col).cast(pl.Utf8) if source_file_col else pl.lit("")).alias("source_file"),
+    )
+    return row_level.join(indexed, on="index", how="left").select(
+        pl.lit(contract.name).alias("table"),
+        pl.col("source_file"),
+        pl.col("source_row"),
+        pl.col("column"),
+        rule.alias("rule"),
+        pl.col("failure_case").cast(pl.Utf8).alias("value"),
+    )
+
+
+@dataclass
+class Reconciliation:
+    """Row accounting for one input file: rows in = accepted + quarantined (+ set aside by design)."""
+
+    table: str
+    source_file: str
+    rows_in: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_set_aside: int = 0
+    set_aside_reason: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_accepted + self.rows_quarantined + self.rows_set_aside
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"balanced": self.balanced}
+
+
+@dataclass
+class IngestResult:
+    accepted: pl.DataFrame
+    quarantine: pl.DataFrame
+    reconciliation: list[Reconciliation]
+
+    def check_balanced(self) -> None:
+        bad = [r for r in self.reconciliation if not r.balanced]
+        if bad:
+            raise RuntimeError(f"reconciliation does not balance: {[r.as_dict() for r in bad]}")
+
+
+def validate(df: pl.DataFrame, contract: Contract, *, source_file_col: str = "source_file",
+             pre_quarantine: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a typed table into accepted rows and quarantine rows.
+
+    ``df`` must carry ``source_row`` (and ``source_file_col``) so that every quarantine row points back
+    to its input line. ``pre_quarantine`` holds problems already found (e.g. unreadable values); rows
+    named there are quarantined too. Rules: type/unknown code (from :func:`coerce`), duplicate key
+    (first occurrence kept), then every pandera check of the contract.
+    """
+    sf = source_file_col if source_file_col in df.columns else None
+    pre = pre_quarantine if pre_quarantine is not None else empty_quarantine()
+    parts = [pre, duplicate_key_rows(df, contract, sf)]
+    ordered = df.select([c for c in df.columns if c not in contract.column_names] + contract.column_names)
+    checks = pandera_failures(ordered.select(["source_row"] + ([sf] if sf else []) + contract.column_names),
+                              contract, sf)
+    # a cell already reported as unreadable is not reported again as missing or out of range
+    parts.append(checks.join(pre.select("source_file", "source_row", "column"),
+                             on=["source_file", "source_row", "column"], how="anti", nulls_equal=True))
+    quarantine = _concat_quarantine(parts).sort(["source_file", "source_row", "column", "rule"])
+    bad_rows = quarantine.select("source_file", "source_row").unique()
+    key_cols = ["source_row"] + ([sf] if sf else [])
+    if sf:
+        bad_rows = bad_rows.rename({"source_file": sf})
+        accepted = ordered.join(bad_rows, on=key_cols, how="anti", nulls_equal=True)
+    else:
+        accepted = ordered.join(bad_rows.select("source_row"), on="source_row", how="anti")
+    return accepted, quarantine
+
+
+def reconcile(raw_counts: dict[str, int], accepted: pl.DataFrame, quarantine: pl.DataFrame, table: str,
+              source_file_col: str = "source_file", set_aside: dict[str, tuple[int, str]] | None = None
+              ) -> list[Reconciliation]:
+    """One :class:`Reconciliation` per input file from the counts of rows read, accepted and quarantined."""
+    set_aside = set_aside or {}
+    acc = (accepted.group_by(source_file_col).len() if source_file_col in accepted.columns
+           else pl.DataFrame({source_file_col: [], "len": []}))
+    acc_map = dict(zip(acc[source_file_col].to_list(), acc["len"].to_list()))
+    q = quarantine.select("source_file", "source_row").unique().group_by("source_file").len()
+    q_map = dict(zip(q["source_file"].to_list(), q["len"].to_list()))
+    out = []
+    for f, n in raw_counts.items():
+        aside_n, aside_reason = set_aside.get(f, (0, ""))
+        out.append(Reconciliation(table=table, source_file=f, rows_in=n, rows_accepted=acc_map.get(f, 0),
+                                  rows_quarantined=q_map.get(f, 0), rows_set_aside=aside_n,
+                                  set_aside_reason=aside_reason))
+    return out
+
+
+def write_result(result: IngestResult, table_path: str | Path, quarantine_path: str | Path,
+                 reconciliation_path: str | Path) -> None:
+    """Write an ingest result: the table and its quarantine as parquet, the reconciliation as JSON."""
+    result.check_balanced()
+    for p in (table_path, quarantine_path, reconciliation_path):
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
+    result.accepted.write_parquet(table_path, statistics=False)
+    result.quarantine.write_parquet(quarantine_path, statistics=False)
+    Path(reconciliation_path).write_text(
+        json.dumps([r.as_dict() for r in result.reconciliation], indent=2) + "\n", encoding="utf-8")
+
+
+def ingest_generic_csv(paths: list[str], contract: Contract, *, encoding: str | None = None,
+                       transform=None) -> IngestResult:
+    """Read one or more CSV exports described by a ``generic_csv`` contract.
+
+    Each file is read as text (:func:`cpdeval.ingest.csvread.read_text_csv`), its headers mapped onto
+    the contract, values typed, and rows validated. ``transform(df) -> df`` runs on the typed table before
+    validation (for derived columns such as pseudonymised ids).
+    """
+    from .ingest.csvread import read_text_csv
+
+    enc = encoding or contract.source_format.get("encoding", "utf-8")
+    frames, pre_q, counts = [], [], {}
+    for path in paths:
+        raw = read_text_csv(path, encoding=enc)
+        counts[str(path)] = raw.height
+        mapped = map_source_columns(raw, contract, str(path))
+        typed, q = coerce(mapped, contract, str(path))
+        frames.append(typed.with_columns(pl.lit(str(path)).alias("source_file")))
+        pre_q.append(q)
+    df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    if transform is not None:
+        df = transform(df)
+    accepted, quarantine = validate(df, contract, pre_quarantine=_concat_quarantine(pre_q))
+    result = IngestResult(accepted, quarantine, reconcile(counts, accepted, quarantine, contract.name))
+    result.check_balanced()
+    return result

@@ -1,0 +1,32 @@
+"""Entry point of every Snakemake job (``script:`` in the rules).
+
+Snakemake injects a ``snakemake`` object (input, output, params, log, rule). This shim hands it to the
+stage function of the same name in :mod:`cpdeval.stages`, logs to the rule's log file and to the terminal,
+and turns a :class:`~cpdeval.errors.CpdevalError` into one readable message and exit status 1 instead of a
+traceback. The rules therefore stay declarative: input, output, params, log and this script.
+"""
+
+import sys
+
+
+def main(smk) -> int:
+    from cpdeval import stages
+    from cpdeval.errors import CpdevalError
+    from cpdeval.logs import job_logger
+
+    log_path = smk.log[0] if len(smk.log) else None
+    logger = job_logger(smk.rule, log_path)
+    func = getattr(stages, smk.rule, None)
+    if func is None:
+        logger.error("no stage function cpdeval.stages.%s for rule %s", smk.rule, smk.rule)
+        return 2
+    try:
+        func(stages.Job.from_snakemake(smk, logger))
+    except CpdevalError as exc:
+        logger.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    sys.exit(main(globals()["snakemake"]))

@@ -1,0 +1,179 @@
+"""One function per Snakemake rule: the glue between a job's files and the library.
+
+Each function receives a :class:`Job` (input, output, params, log and a logger), reads its inputs, calls
+plain functions from the stage modules (``ingest``, ``link``, ``audit``, ``render`` ...) and writes its
+outputs. Heavy libraries are imported inside the function that needs them, because every job is a fresh
+Python process and pays for its own imports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .logs import step
+
+
+@dataclass
+class Job:
+    input: Any
+    output: Any
+    params: Any
+    log: Any
+    logger: logging.Logger
+    wildcards: Any = None
+    rule: str = ""
+
+    @classmethod
+    def from_snakemake(cls, smk, logger: logging.Logger) -> "Job":
+        return cls(input=smk.input, output=smk.output, params=smk.params, log=smk.log, logger=logger,
+                   wildcards=smk.wildcards, rule=smk.rule)
+
+
+def _log_result(job: Job, name: str, result) -> None:
+    for r in result.reconciliation:
+        job.logger.info("%s: %s rows in, %s accepted, %s quarantined%s", name, r.rows_in, r.rows_accepted,
+                        r.rows_quarantined, f", {r.rows_set_aside} set aside ({r.set_aside_reason})"
+                        if r.rows_set_aside else "")
+
+
+def _write(job: Job, result, table: str, quarantine: str, reconciliation: str, name: str) -> None:
+    from .contracts import write_result
+
+    _log_result(job, name, result)
+    write_result(result, table, quarantine, reconciliation)
+
+
+# -- synthetic ----------------------------------------------------------------------------------
+
+def synthesise(job: Job) -> None:
+    from .synthetic import generate
+
+    p = job.params
+    with step(job.logger, f"generating the {p.size} synthetic year into {p.out_dir}"):
+        generate(p.out_dir, size=p.size, seed=p.seed, config={"years": p.years,
+                                                               "synthetic": {"size": p.size, "seed": p.seed}})
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+def ingest_bookings(job: Job) -> None:
+    from .ingest.bookings import read_bookings
+    from .pseudonymise import resolve_key
+
+    key = resolve_key(job.params.pseudonymisation, synthetic=job.params.synthetic)
+    with step(job.logger, f"reading {len(job.input.files)} booking export(s)"):
+        result = read_bookings(list(job.input.files), key)
+    _write(job, result, job.output.table, job.output.quarantine, job.output.reconciliation, "bookings")
+
+
+def ingest_register(job: Job) -> None:
+    from .ingest.register_validate import ingest_links, ingest_schools
+
+    with step(job.logger, f"reading the school register {job.input.register}"):
+        census = job.input.census[0] if len(job.input.census) else None
+        schools = ingest_schools(job.input.register, census, encoding=job.params.encoding)
+    _write(job, schools, job.output.table, job.output.quarantine, job.output.reconciliation, "schools")
+    with step(job.logger, f"reading the links file {job.input.links}"):
+        links = ingest_links(job.input.links, encoding=job.params.encoding)
+    _write(job, links, job.output.links_table, job.output.links_quarantine, job.output.links_reconciliation,
+           "links")
+
+
+def ingest_performance(job: Job) -> None:
+    from .ingest.attainment import ingest_attainment
+
+    ks = job.wildcards.ks
+    paths = dict(zip(job.params.years, job.input.files))
+    with step(job.logger, f"reading {len(paths)} {ks.upper()} performance table(s)"):
+        result = ingest_attainment(paths, ks, job.input.measures)
+    _write(job, result, job.output.table, job.output.quarantine, job.output.reconciliation, f"attainment {ks}")
+
+
+def ingest_surveys(job: Job) -> None:
+    import polars as pl
+
+    from .contracts import IngestResult
+    from .ingest.surveys import read_survey
+
+    accepted, quarantines, recs = [], [], []
+    for name, path in zip(job.params.instruments, job.input.files):
+        with step(job.logger, f"reading survey {name} from {path}"):
+            result, long = read_survey(path, name)
+        accepted.append(long)
+        quarantines.append(result.quarantine)
+        recs.extend(result.reconciliation)
+    from .contracts import empty_quarantine, load_contract
+
+    schema = load_contract("survey_responses").polars_schema
+    table = pl.concat(accepted) if accepted else pl.DataFrame(schema=schema)
+    quarantine = pl.concat(quarantines) if quarantines else empty_quarantine()
+    _write(job, IngestResult(table, quarantine, recs), job.output.table, job.output.quarantine,
+           job.output.reconciliation, "survey responses")
+
+
+def ingest_reference(job: Job) -> None:
+    from .contracts import IngestResult, empty_quarantine, ingest_generic_csv, load_contract
+    from .ingest.bookings import read_trained_leaders
+    from .pseudonymise import resolve_key
+
+    import polars as pl
+
+    for table in ("partnerships", "targets", "trained_leaders", "feedback_coded"):
+        files = list(getattr(job.input, table))
+        out = {k: getattr(job.output, f"{table}_{k}") for k in ("table", "quarantine", "reconciliation")}
+        contract = load_contract(table)
+        if not files:
+            job.logger.info("%s: not configured for this year; writing an empty table", table)
+            result = IngestResult(pl.DataFrame(schema=contract.polars_schema), empty_quarantine(), [])
+        elif table == "trained_leaders":
+            key = resolve_key(job.params.pseudonymisation, synthetic=job.params.synthetic)
+            result = read_trained_leaders(files[0], key)
+        else:
+            result = ingest_generic_csv(files, contract)
+        _write(job, result, out["table"], out["quarantine"], out["reconciliation"], table)
+
+
+# -- link ---------------------------------------------------------------------------------------
+
+def link(job: Job) -> None:
+    from .link.stage import link_bookings
+
+    link_bookings(job.input.bookings, job.input.schools, job.input.links, dict(job.output),
+                  min_confidence=job.params.min_confidence, years=job.params.years, logger=job.logger)
+
+
+# -- audit and reports -----------------------------------------------------------------------------
+
+def audit(job: Job) -> None:
+    from .audit import build_audit
+
+    with step(job.logger, "combining reconciliation, quarantine and the data dictionary"):
+        build_audit(list(job.input.reconciliation), list(job.input.quarantine), dict(job.output))
+
+
+def provenance(job: Job) -> None:
+    from .audit import build_provenance
+
+    with step(job.logger, f"hashing {len(job.input.raw)} input file(s)"):
+        record = build_provenance(list(job.input.raw), job.input.reconciliation, job.params.config_files,
+                                  job.params.year)
+    Path(job.output[0]).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def render_chapter(job: Job) -> None:
+    from .render import render_document
+
+    qmd = Path(job.input.qmd)
+    out_dir = Path(job.output[0]).parent
+    formats = [Path(o).suffix.lstrip(".") for o in job.output]
+    params = {"year": job.params.year, "title": job.params.title, "derived": job.params.derived,
+              "disclosure_min_count": job.params.disclosure_min_count,
+              "inputs": {k: str(v) for k, v in job.input.items() if k != "qmd"}}
+    with step(job.logger, f"rendering {qmd.name} ({', '.join(formats)}) with engine {job.params.engine}"):
+        written = render_document(qmd, out_dir, params=params, engine=job.params.engine, formats=formats)
+    for path in written:
+        job.logger.info("wrote %s", path)

@@ -1,0 +1,41 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REAL_DATA = SHARED / "real-data"
+
+BOOKING_HEADER = ("Booking Reference,Contact ID,Contact Name,Contact Email,Job Role,Organisation URN,"
+                  "Organisation LAESTAB,Organisation Name,Organisation Postcode,Activity Code,Activity Title,"
+                  "Activity Type,Delivered By,Partnership ID,Region,Start Date,Sessions,CPD Units,Booking Status,"
+                  "Bursary,Priority School,Led By Practitioner,Fee")
+
+GOOD_BOOKING = ("BK{n},C{n},Name {n},p{n}@example.org,Teacher,100001,,Alpha School,AB1 2CD,A1,Forces,Course,"
+                "National Centre,,London,01/05/2018,1,1.5,Attended,N,N,N,£120.00")
+
+
+def write_csv(path: Path, header: str, rows: list[str], *, bom: bool = True, crlf: bool = True,
+              encoding: str = "utf-8") -> Path:
+    nl = "\r\n" if crlf else "\n"
+    text = nl.join([header, *rows]) + nl
+    data = text.encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def booking_file(tmp_path):
+    def make(rows: list[str], name: str = "bookings.csv", **kw) -> Path:
+        return write_csv(tmp_path / name, BOOKING_HEADER, rows, **kw)
+    return make
+
+
+def requires_real_data():
+    return pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/real-data not beside the project")

@@ -1,0 +1,111 @@
+"""Contracts: mapping, typing, validation, quarantine and reconciliation on hand-made inputs."""
+
+import polars as pl
+import pytest
+
+from cpdeval.contracts import list_contracts, load_contract
+from cpdeval.errors import InputError
+from cpdeval.ingest.bookings import read_bookings
+from cpdeval.pseudonymise import pseudonymise_value
+
+from conftest import BOOKING_HEADER, GOOD_BOOKING, write_csv
+
+KEY = b"test-key"
+
+
+def rules_for(result, row):
+    q = result.quarantine.filter(pl.col("source_row") == row)
+    return {(c, r.split(":")[0].split(" (")[0]) for c, r in zip(q["column"], q["rule"])}
+
+
+def test_every_contract_loads_and_builds_a_pandera_schema():
+    contracts = list_contracts()
+    assert {"bookings", "partnerships", "targets", "trained_leaders", "survey_responses"} <= {c.name for c in contracts}
+    for c in contracts:
+        assert c.columns, c.name
+        c.pandera_schema()
+
+
+def test_good_rows_are_accepted_typed_and_pseudonymised(booking_file):
+    path = booking_file([GOOD_BOOKING.format(n=1), GOOD_BOOKING.format(n=2)])
+    result = read_bookings([str(path)], KEY)
+    acc = result.accepted
+    assert acc.height == 2 and result.quarantine.height == 0
+    assert acc["role"].to_list() == ["teacher", "teacher"]
+    assert acc["provider"].to_list() == ["national", "national"]
+    assert acc["start_date"].dtype == pl.Date and str(acc["start_date"][0]) == "2018-05-01"
+    assert acc["units"].to_list() == [1.5, 1.5]
+    assert acc["fee"].to_list() == [120.0, 120.0]
+    assert acc["participant_id"][0] == pseudonymise_value("C1", KEY) != "C1"
+    assert acc["source_row"].to_list() == [2, 3]
+
+
+def test_personal_columns_never_leave_ingest(booking_file):
+    result = read_bookings([str(booking_file([GOOD_BOOKING.format(n=1)]))], KEY)
+    text = str(result.accepted.to_dicts())
+    assert "Name 1" not in text and "p1@example.org" not in text and "'C1'" not in text
+
+
+@pytest.mark.parametrize("field,value,column,rule", [
+    (4, "Wizard", "role", "unknown code"),
+    (15, "31/02/2018", "start_date", "type"),
+    (15, "1899-01-01", "start_date", "type"),
+    (15, "01/01/1899", "start_date", "minimum 2000-01-01"),
+    (17, "-1", "units", "minimum 0"),
+    (17, "lots", "units", "type"),
+    (5, "12", "urn", "minimum 100000"),
+    (18, "Maybe", "status", "unknown code"),
+    (16, "0", "sessions", "minimum 1"),
+    (0, "", "booking_id", "required value missing"),
+])
+def test_bad_values_are_quarantined_with_their_rule(booking_file, field, value, column, rule):
+    fields = GOOD_BOOKING.format(n=2).split(",")
+    fields[field] = value
+    path = booking_file([GOOD_BOOKING.format(n=1), ",".join(fields)])
+    result = read_bookings([str(path)], KEY)
+    assert result.accepted.height == 1
+    assert (column, rule) in rules_for(result, 3)
+    rec = result.reconciliation[0]
+    assert (rec.rows_in, rec.rows_accepted, rec.rows_quarantined) == (2, 1, 1) and rec.balanced
+
+
+def test_duplicate_ids_keep_the_first_and_quarantine_the_rest(booking_file, tmp_path):
+    a = booking_file([GOOD_BOOKING.format(n=1), GOOD_BOOKING.format(n=1)], name="a.csv")
+    b = booking_file([GOOD_BOOKING.format(n=1)], name="b.csv")
+    result = read_bookings([str(a), str(b)], KEY)
+    assert result.accepted.height == 1
+    q = result.quarantine
+    assert q.height == 2 and set(q["column"]) == {"booking_id"}
+    assert any("of " + str(a) in r for r in q["rule"])  # the other file's duplicate says where it was first seen
+    assert all(r.balanced for r in result.reconciliation)
+
+
+def test_missing_required_column_stops_with_the_file_and_column(tmp_path):
+    header = BOOKING_HEADER.replace("Booking Status,", "")
+    row = GOOD_BOOKING.format(n=1).replace("Attended,", "")
+    path = write_csv(tmp_path / "b.csv", header, [row])
+    with pytest.raises(InputError) as err:
+        read_bookings([str(path)], KEY)
+    assert "Booking Status" in str(err.value) and "b.csv" in str(err.value)
+
+
+def test_wrong_encoding_stops_with_the_row(tmp_path):
+    row = GOOD_BOOKING.format(n=1).replace("Alpha School", "Ecole Ã©")
+    clean = GOOD_BOOKING.format(n=2).replace("£120.00", "0")
+    path = write_csv(tmp_path / "b.csv", BOOKING_HEADER, [clean, row], bom=False,
+                     encoding="cp1252")
+    with pytest.raises(InputError) as err:
+        read_bookings([str(path)], KEY)
+    assert err.value.row == 3 and "b.csv" in str(err.value)
+
+
+def test_empty_file_stops(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        read_bookings([str(path)], KEY)
+
+
+def test_contract_dictionary_text():
+    units = load_contract("bookings").column("units")
+    assert units.rules_text() == "required value; >= 0; <= 100"
