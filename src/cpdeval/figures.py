@@ -1,0 +1,174 @@
+"""Figure house style: one look for every chart, and reproducible PNG files.
+
+* :func:`apply_house_style` sets matplotlib rcParams: DejaVu Sans (shipped with
+  matplotlib, so text renders identically everywhere), sizes readable at the
+  16 cm report width, no top/right spines, a light grid behind the data, the
+  Okabe-Ito colour-blind-safe palette as the colour cycle.
+* :func:`new_figure` makes a figure of a given kind and size in centimetres.
+* :func:`save_figure` writes a 200 dpi PNG with no date or software version in
+  its metadata (same inputs -> same bytes) and a sidecar JSON
+  (``<name>.png.json``) holding caption, alt text, source and n.
+* Titles state the finding ("Schools using both strands had the highest
+  attainment"), never the variable; :func:`finding_title` places them.
+
+matplotlib (and pyplot, which costs about a second to import) is imported
+inside the functions that draw, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from cpdeval import display
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "BLACK", "ORANGE", "SKY_BLUE", "BLUISH_GREEN", "YELLOW", "BLUE", "VERMILLION", "REDDISH_PURPLE",
+    "PALETTE", "GREY", "LIGHT_GREY", "DPI", "REPORT_WIDTH_CM", "FIGURE_KINDS",
+    "house_style_rcparams", "apply_house_style", "new_figure", "save_figure", "finding_title",
+    "label_bars",
+]
+
+# Okabe & Ito (2008) colour-blind-safe palette
+BLACK = "#000000"
+ORANGE = "#E69F00"
+SKY_BLUE = "#56B4E9"
+BLUISH_GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+REDDISH_PURPLE = "#CC79A7"
+#: Colour cycle order: strongest contrasts on white first, yellow (weak on white) late.
+PALETTE = (BLUE, ORANGE, BLUISH_GREEN, VERMILLION, SKY_BLUE, REDDISH_PURPLE, YELLOW, BLACK)
+#: For context series (national average, non-users) and grid lines.
+GREY = "#6F6F6F"
+LIGHT_GREY = "#DDDDDD"
+
+#: PNG resolution of saved figures.
+DPI = 200
+#: Text width of the reports; figures are drawn at this width so fonts keep their size.
+REPORT_WIDTH_CM = 16.0
+CM = 1 / 2.54
+
+#: Kinds understood by :func:`new_figure`, with the grid axis each uses.
+FIGURE_KINDS = {"bar": "y", "barh": "x", "line": "y", "scatter": "both", "dot": "x"}
+
+
+def house_style_rcparams() -> dict[str, Any]:
+    """The rcParams the house style sets (without touching matplotlib)."""
+    return {
+        "font.family": "DejaVu Sans",
+        "font.size": 9.5,
+        "axes.titlesize": 11,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.titlepad": 10,
+        "axes.labelsize": 9.5,
+        "axes.labelcolor": "#222222",
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 9,
+        "legend.frameon": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": "#444444",
+        "axes.linewidth": 0.8,
+        "axes.grid": True,
+        "axes.axisbelow": True,
+        "grid.color": LIGHT_GREY,
+        "grid.linewidth": 0.6,
+        "grid.linestyle": "-",
+        "lines.linewidth": 2.0,
+        "figure.dpi": 100,
+        "figure.facecolor": "white",
+        "savefig.dpi": DPI,
+        "savefig.facecolor": "white",
+        "savefig.bbox": "tight",
+        "savefig.pad_inches": 0.05,
+        "svg.hashsalt": "cpdeval",
+        "axes.formatter.use_locale": False,
+    }
+
+
+def apply_house_style() -> None:
+    """Set the house style on matplotlib's rcParams (idempotent)."""
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(house_style_rcparams())
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
+
+
+def new_figure(kind: str = "bar", width_cm: float = REPORT_WIDTH_CM, height_cm: float = 9.0
+               ) -> tuple["Figure", "Axes"]:
+    """A figure and axes in house style, ``width_cm`` x ``height_cm``.
+
+    ``kind`` picks the grid: ``bar`` and ``line`` horizontal grid lines only,
+    ``barh`` and ``dot`` vertical only, ``scatter`` both.  The figure is made
+    through pyplot so that a report renderer can capture it.
+    """
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"unknown figure kind {kind!r}; expected one of {sorted(FIGURE_KINDS)}")
+    if width_cm <= 0 or height_cm <= 0:
+        raise ValueError("figure width and height must be positive")
+    apply_house_style()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width_cm * CM, height_cm * CM))
+    grid = FIGURE_KINDS[kind]
+    if grid == "y":
+        ax.grid(False, axis="x")
+    elif grid == "x":
+        ax.grid(False, axis="y")
+    if kind in ("barh", "dot"):
+        ax.tick_params(axis="y", length=0)
+    return fig, ax
+
+
+def finding_title(ax: "Axes", text: str) -> None:
+    """Put the finding the chart shows as its title (left-aligned, bold)."""
+    if not text or not text.strip():
+        raise ValueError("a figure title must state the finding; got an empty title")
+    ax.set_title(text.strip(), loc="left", fontweight="bold")
+
+
+def label_bars(ax: "Axes", container, values: Sequence[Any] | None = None,
+               fmt: Callable[[Any], str] = display.fmt_pct, **kwargs) -> None:
+    """Write each bar's value on it, formatted by the display rules (default: whole %)."""
+    vals = values if values is not None else container.datavalues
+    labels = [display.SUPPRESSED if v is None else fmt(v) for v in vals]
+    ax.bar_label(container, labels=labels, padding=2, fontsize=8.5, **kwargs)
+
+
+def save_figure(fig: "Figure", path: str | Path, *, alt_text: str, caption: str, source: str,
+                n: int | str | dict | None, close: bool = True) -> Path:
+    """Write ``fig`` as a reproducible 200 dpi PNG and a sidecar ``<path>.json``.
+
+    The PNG carries no Software/date metadata, so the same figure gives the
+    same bytes.  The sidecar (sorted keys) holds ``caption``, ``alt_text``,
+    ``source``, ``n`` (an int, a text such as "c", or a dict of group sizes)
+    and the file name.  The figure is closed afterwards unless ``close=False``.
+    """
+    for name, value in (("alt_text", alt_text), ("caption", caption), ("source", source)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"save_figure needs a non-empty {name}")
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"save_figure writes PNG; give a .png path, not {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    sidecar = path.with_name(path.name + ".json")
+    meta = {"file": path.name, "caption": caption.strip(), "alt_text": alt_text.strip(),
+            "source": source.strip(), "n": n, "dpi": DPI}
+    sidecar.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
