@@ -34,6 +34,7 @@ include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/ingest.smk"
 include: "rules/link.smk"
+# chapter rule files (each registers its derived tables in CHAPTER_INPUTS)
 include: "rules/reports.smk"
 
 

@@ -15,3 +15,8 @@ def ingested(table):
 def optional(path):
     """A configured input that may be absent from a reporting year's config."""
     return [path] if path else []
+
+
+# What each chapter reads: chapter name -> {input name: derived file}. Each chapter's rule file adds its
+# entry; the render rule (rules/reports.smk) rebuilds a chapter only when these or its .qmd change.
+CHAPTER_INPUTS = {}

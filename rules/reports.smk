@@ -3,17 +3,14 @@
 INGESTED_TABLES = ["bookings", "schools", "links", "attainment_ks4", "attainment_ks2", "survey_responses",
                    "partnerships", "targets", "trained_leaders", "feedback_coded"]
 
-# What each chapter reads. A chapter rebuilds only when these (or its .qmd) change.
-CHAPTER_INPUTS = {
-    "methods": {
-        "reconciliation": f"{DERIVED}/audit/reconciliation.parquet",
-        "quarantine_summary": f"{DERIVED}/audit/quarantine_summary.parquet",
-        "data_dictionary": f"{DERIVED}/audit/data_dictionary.parquet",
-        "match_rates": f"{DERIVED}/link/match_rates.parquet",
-        "lineage_issues": f"{DERIVED}/link/lineage_issues.parquet",
-        "lineage": f"{DERIVED}/link/school_lineage.parquet",
-        "provenance": f"{DERIVED}/audit/provenance.json",
-    },
+CHAPTER_INPUTS["methods"] = {
+    "reconciliation": f"{DERIVED}/audit/reconciliation.parquet",
+    "quarantine_summary": f"{DERIVED}/audit/quarantine_summary.parquet",
+    "data_dictionary": f"{DERIVED}/audit/data_dictionary.parquet",
+    "match_rates": f"{DERIVED}/link/match_rates.parquet",
+    "lineage_issues": f"{DERIVED}/link/lineage_issues.parquet",
+    "lineage": f"{DERIVED}/link/school_lineage.parquet",
+    "provenance": f"{DERIVED}/audit/provenance.json",
 }
 
 

@@ -411,8 +411,9 @@ def reconcile(raw_counts: dict[str, int], accepted: pl.DataFrame, quarantine: pl
               ) -> list[Reconciliation]:
     """One :class:`Reconciliation` per input file from the counts of rows read, accepted and quarantined."""
     set_aside = set_aside or {}
-    acc = (accepted.group_by(source_file_col).len() if source_file_col in accepted.columns
-           else pl.DataFrame({source_file_col: [], "len": []}))
+    # distinct input rows: a long table (several rows per input row) counts each input row once
+    acc = (accepted.select(source_file_col, "source_row").unique().group_by(source_file_col).len()
+           if source_file_col in accepted.columns else pl.DataFrame({source_file_col: [], "len": []}))
     acc_map = dict(zip(acc[source_file_col].to_list(), acc["len"].to_list()))
     q = quarantine.select("source_file", "source_row").unique().group_by("source_file").len()
     q_map = dict(zip(q["source_file"].to_list(), q["len"].to_list()))

@@ -1,7 +1,8 @@
 """Entry point of every Snakemake job (``script:`` in the rules).
 
 Snakemake injects a ``snakemake`` object (input, output, params, log, rule). This shim hands it to the
-stage function of the same name in :mod:`cpdeval.stages`, logs to the rule's log file and to the terminal,
+stage function of the same name in :mod:`cpdeval.stages` (or to the function a rule names in its
+``stage`` param, ``"module:function"``, for stages that live beside their analysis module), logs to the rule's log file and to the terminal,
 and turns a :class:`~cpdeval.errors.CpdevalError` into one readable message and exit status 1 instead of a
 traceback. The rules therefore stay declarative: input, output, params, log and this script.
 """
@@ -16,9 +17,16 @@ def main(smk) -> int:
 
     log_path = smk.log[0] if len(smk.log) else None
     logger = job_logger(smk.rule, log_path)
-    func = getattr(stages, smk.rule, None)
+    target = smk.params.get("stage") if hasattr(smk.params, "get") else None
+    if target:
+        import importlib
+
+        module, _, name = target.partition(":")
+        func = getattr(importlib.import_module(module), name, None)
+    else:
+        func = getattr(stages, smk.rule, None)
     if func is None:
-        logger.error("no stage function cpdeval.stages.%s for rule %s", smk.rule, smk.rule)
+        logger.error("no stage function %s for rule %s", target or f"cpdeval.stages.{smk.rule}", smk.rule)
         return 2
     try:
         func(stages.Job.from_snakemake(smk, logger))

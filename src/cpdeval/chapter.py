@@ -1,0 +1,37 @@
+"""What a chapter document needs to read its derived tables, and nothing heavy.
+
+Chapters (``reports/*.qmd``) receive ``params`` from the render rule: the reporting year, the disclosure
+threshold, and ``inputs`` (name -> derived file). They load tables with :func:`table` and publish them with
+:func:`cpdeval.tables.publish_table`; they compute nothing heavy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def _path(params: Mapping[str, Any], name: str) -> Path:
+    try:
+        return Path(params["inputs"][name])
+    except KeyError:
+        known = ", ".join(sorted(params.get("inputs", {})))
+        raise KeyError(f"this chapter has no input named {name!r} (its inputs: {known}); "
+                       "add it to CHAPTER_INPUTS in rules/reports.smk") from None
+
+
+def table(params: Mapping[str, Any], name: str):
+    """A derived parquet table named in the chapter's inputs."""
+    import polars as pl
+
+    return pl.read_parquet(_path(params, name))
+
+
+def record(params: Mapping[str, Any], name: str) -> dict:
+    """A derived JSON record named in the chapter's inputs."""
+    return json.loads(_path(params, name).read_text(encoding="utf-8"))
+
+
+def threshold(params: Mapping[str, Any]) -> int:
+    return int(params.get("disclosure_min_count", 5))

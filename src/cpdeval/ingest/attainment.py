@@ -1,0 +1,59 @@
+"""Performance tables through their contract: the long attainment table, quarantine and reconciliation.
+
+:mod:`cpdeval.ingest.performance` reads the published files; this module accounts for every published row.
+Rows that are not school records by design (local-authority and national totals) are *set aside* with
+their reason; school rows that cannot be used (no URN, a URN that is not a number, a URN repeated in one
+file) are quarantined with the reason; the rest are validated against ``schemas/attainment.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from ..contracts import IngestResult, Reconciliation, empty_quarantine, load_contract, validate
+from .csvread import read_header, read_text_csv
+from .performance import load_measure_map, read_performance_tables
+
+SET_ASIDE_PREFIX = "not a school record"
+
+
+def count_rows(path: str) -> int:
+    """Data rows in a CSV file, counted independently of the reader (first column only)."""
+    first = read_header(path)[:1]
+    return read_text_csv(path, columns=first).height
+
+
+def ingest_attainment(paths_by_year: dict[str, str], key_stage: str,
+                      measures_path: str | Path | None = None) -> IngestResult:
+    measure_map = load_measure_map(measures_path)
+    long, dropped = read_performance_tables(paths_by_year, key_stage, measure_map)
+    contract = load_contract("attainment")
+    aside = dropped.filter(pl.col("reason").str.starts_with(SET_ASIDE_PREFIX))
+    unusable = dropped.filter(~pl.col("reason").str.starts_with(SET_ASIDE_PREFIX))
+    pre_q = unusable.select(
+        pl.lit(contract.name).alias("table"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
+        pl.lit("URN").alias("column"), pl.col("reason").alias("rule"), pl.col("urn").cast(pl.Utf8).alias("value"),
+    ) if unusable.height else empty_quarantine()
+    accepted, quarantine = validate(long, contract, pre_quarantine=pre_q)
+    recs = []
+    files = {str(p) for p in paths_by_year.values()}
+    for f in sorted(files):
+        school_rows = long.filter(pl.col("source_file") == f).select(pl.col("source_row").n_unique()).item()
+        n_aside = aside.filter(pl.col("source_file") == f).height
+        n_unusable = unusable.filter(pl.col("source_file") == f).height
+        acc = accepted.filter(pl.col("source_file") == f).select(pl.col("source_row").n_unique()).item()
+        q = quarantine.filter(pl.col("source_file") == f).select(pl.col("source_row").n_unique()).item()
+        rows_in = count_rows(f)
+        if rows_in != school_rows + n_aside + n_unusable:
+            raise RuntimeError(f"{f}: {rows_in} rows in the file but the reader accounted for "
+                               f"{school_rows + n_aside + n_unusable}")
+        recs.append(Reconciliation(
+            table=f"attainment_{key_stage}", source_file=f, rows_in=rows_in,
+            rows_accepted=acc, rows_quarantined=q, rows_set_aside=n_aside,
+            set_aside_reason="local-authority and national total rows (RECTYPE not a school)" if n_aside else "",
+        ))
+    result = IngestResult(accepted, quarantine, recs)
+    result.check_balanced()
+    return result
