@@ -12,11 +12,15 @@ import polars as pl
 from ..contracts import IngestResult, load_contract, reconcile, validate
 
 
-def _validated(df: pl.DataFrame, contract_name: str, path: str, table: str) -> IngestResult:
+def _validated(df: pl.DataFrame, contract_name: str, path: str, table: str,
+               set_aside: tuple[int, str] | None = None) -> IngestResult:
     contract = load_contract(contract_name)
     df = df.with_columns(pl.lit(str(path)).alias("source_file"))
     accepted, quarantine = validate(df, contract)
-    result = IngestResult(accepted, quarantine, reconcile({str(path): df.height}, accepted, quarantine, table))
+    n_aside = set_aside[0] if set_aside else 0
+    rec = reconcile({str(path): df.height + n_aside}, accepted, quarantine, table,
+                    set_aside={str(path): set_aside} if set_aside else None)
+    result = IngestResult(accepted, quarantine, rec)
     result.check_balanced()
     return result
 
@@ -27,7 +31,10 @@ def ingest_schools(register_path: str, census_path: str | None = None, *, encodi
 
     census_accepted, extra_q, extra_rec = None, [], []
     if census_path:
-        census = _validated(read_census(census_path), "census", census_path, "census")
+        rows, totals = read_census(census_path, return_dropped=True)
+        census = _validated(rows, "census", census_path, "census",
+                            set_aside=(totals.height, "national total rows (URN not a school)") if totals.height
+                            else None)
         census_accepted, extra_q, extra_rec = census.accepted, [census.quarantine], census.reconciliation
     schools = _validated(build_school_table(read_gias(register_path, encoding=encoding), census_accepted),
                          "register", register_path, "schools")

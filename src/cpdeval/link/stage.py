@@ -22,7 +22,8 @@ def link_bookings(bookings_path: str, schools_path: str, links_path: str, output
     schools = pl.read_parquet(schools_path)
     links = pl.read_parquet(links_path)
     with step(logger, f"building URN lineage from {links.height} links"):
-        lineage, issues = build_lineage(links, schools["urn"].to_list())
+        urns = pl.concat([schools["urn"], bookings["urn"].drop_nulls(), links["urn"], links["link_urn"]]).unique()
+        lineage, issues = build_lineage(links, urns.sort().to_list())
     with step(logger, f"matching {bookings.height} bookings to {schools.height} schools"):
         matches, unmatched = match_bookings(bookings, schools, lineage, min_confidence=min_confidence)
     linked = bookings.drop(["urn"]).join(
