@@ -76,7 +76,8 @@ def test_duplicate_ids_keep_the_first_and_quarantine_the_rest(booking_file, tmp_
     assert result.accepted.height == 1
     q = result.quarantine
     assert q.height == 2 and set(q["column"]) == {"booking_id"}
-    assert any("of " + str(a) in r for r in q["rule"])  # the other file's duplicate says where it was first seen
+    assert set(q["rule"]) == {"duplicate key"}
+    assert any("of " + str(a) in d for d in q["detail"])  # the other file's duplicate says where it was first seen
     assert all(r.balanced for r in result.reconciliation)
 
 

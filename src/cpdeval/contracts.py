@@ -33,8 +33,9 @@ QUARANTINE_SCHEMA = {
     "source_file": pl.Utf8,
     "source_row": pl.Int64,
     "column": pl.Utf8,
-    "rule": pl.Utf8,
-    "value": pl.Utf8,
+    "rule": pl.Utf8,      # the rule broken, in words that group well ("duplicate key", "minimum 0")
+    "value": pl.Utf8,     # the offending value as read
+    "detail": pl.Utf8,    # row-specific detail (e.g. where the first occurrence of a duplicate is)
 }
 
 _POLARS_DTYPES = {
@@ -278,7 +279,8 @@ def empty_quarantine() -> pl.DataFrame:
 
 
 def _concat_quarantine(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    parts = [p.select([pl.col(k).cast(v) for k, v in QUARANTINE_SCHEMA.items()]) for p in parts if p.height]
+    parts = [(p if "detail" in p.columns else p.with_columns(pl.lit(None, dtype=pl.Utf8).alias("detail")))
+             .select([pl.col(k).cast(v) for k, v in QUARANTINE_SCHEMA.items()]) for p in parts if p.height]
     return pl.concat(parts) if parts else empty_quarantine()
 
 
@@ -307,9 +309,10 @@ def duplicate_key_rows(df: pl.DataFrame, contract: Contract, source_file_col: st
         src.cast(pl.Utf8).alias("source_file"),
         pl.col("source_row").cast(pl.Int64),
         pl.lit(", ".join(key)).alias("column"),
-        (pl.lit("duplicate key: first seen at row ") + pl.col("__first_row").cast(pl.Utf8)
-         + pl.when(first_src != src).then(pl.lit(" of ") + first_src).otherwise(pl.lit(""))).alias("rule"),
+        pl.lit("duplicate key").alias("rule"),
         pl.concat_str([pl.col(k).cast(pl.Utf8) for k in key], separator="|").alias("value"),
+        (pl.lit("first seen at row ") + pl.col("__first_row").cast(pl.Utf8)
+         + pl.when(first_src != src).then(pl.lit(" of ") + first_src).otherwise(pl.lit(""))).alias("detail"),
     )
 
 

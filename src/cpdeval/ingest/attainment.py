@@ -34,7 +34,10 @@ def ingest_attainment(paths_by_year: dict[str, str], key_stage: str,
     unusable = dropped.filter(~pl.col("reason").str.starts_with(SET_ASIDE_PREFIX))
     pre_q = unusable.select(
         pl.lit(contract.name).alias("table"), pl.col("source_file"), pl.col("source_row").cast(pl.Int64),
-        pl.lit("URN").alias("column"), pl.col("reason").alias("rule"), pl.col("urn").cast(pl.Utf8).alias("value"),
+        pl.lit("URN").alias("column"),
+        pl.col("reason").str.split(":").list.first().alias("rule"),
+        pl.col("urn").cast(pl.Utf8).alias("value"),
+        pl.col("reason").str.splitn(":", 2).struct.field("field_1").str.strip_chars().alias("detail"),
     ) if unusable.height else empty_quarantine()
     accepted, quarantine = validate(long, contract, pre_quarantine=pre_q)
     recs = []
