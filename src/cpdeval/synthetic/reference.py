@@ -1,0 +1,105 @@
+"""Programme reference data: partnerships with lead schools, delivery targets, staff trained to lead CPD."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from ._common import Writer, Years, fmt_dates
+from .bookings import BookingData
+from .schools import World
+from .usage import Usage
+
+# target / actual ratio per metric: below 1 the target is met, above 1 it is missed (as in seed 000)
+TARGET_RATIO = {"units": 0.92, "participants": 0.95, "technicians": 1.08, "schools_primary": 0.86,
+                "schools_secondary": 0.72, "post16": 1.45, "schools_priority": 1.25}
+PRIMARY_KINDS = ["primary", "middle_primary", "nursery"]
+SECONDARY_KINDS = ["secondary", "all_through", "middle_secondary"]
+
+
+def partnerships_frame(u: Usage) -> pl.DataFrame:
+    rows = []
+    for p in u.partnerships:
+        for ld in p["leads"]:
+            rows.append({"partnership_id": p["id"], "partnership_name": p["name"], "region": p["region"],
+                         "lead_urn": "" if ld["urn"] is None else str(ld["urn"]), "_from": ld["from"],
+                         "_to": -1 if ld["to"] is None else ld["to"]})
+    df = pl.DataFrame(rows)
+    return df.with_columns(fmt_dates(df["_from"].to_numpy(), "%Y-%m-%d").alias("lead_from"),
+                           fmt_dates(df["_to"].to_numpy(), "%Y-%m-%d").alias("lead_to")).select(
+        ["partnership_id", "partnership_name", "region", "lead_urn", "lead_from", "lead_to"])
+
+
+def _nice(x: float) -> float:
+    if x < 50:
+        return float(max(1, round(x)))
+    if x < 1000:
+        return float(round(x / 10) * 10)
+    return float(round(x / 50) * 50)
+
+
+def actuals(w: World, bd: BookingData, years: Years) -> pl.DataFrame:
+    """Attended delivery per financial year (the generator's own count; only used to set targets)."""
+    f = bd.frame.filter(pl.col("_status") == 0)
+    kind = w.kind_name
+    out = []
+    for t, fy in enumerate(years.delivery):
+        g = f.filter(pl.col("_fy") == t)
+        ents = np.unique(g.filter(pl.col("_entity") >= 0)["_entity"].to_numpy())
+        k = kind[ents]
+        out.append({"financial_year": fy, "units": float(g["_units"].sum()),
+                    "participants": g["Contact ID"].n_unique(),
+                    "technicians": g.filter(pl.col("Job Role") == "Technician")["Contact ID"].n_unique(),
+                    "schools_primary": int(np.isin(k, PRIMARY_KINDS).sum()),
+                    "schools_secondary": int(np.isin(k, SECONDARY_KINDS).sum()),
+                    "post16": int((k == "sixteen_plus").sum()),
+                    "schools_priority": int(bd_priority(bd, ents))})
+    return pl.DataFrame(out)
+
+
+def bd_priority(bd: BookingData, ents: np.ndarray) -> int:
+    pr = bd.frame.filter(pl.col("Priority School") == "Y")["_entity"].unique().to_numpy()
+    return int(np.isin(ents, pr).sum())
+
+
+def targets_frame(rng, w: World, u: Usage, bd: BookingData, years: Years) -> tuple[pl.DataFrame, pl.DataFrame]:
+    act = actuals(w, bd, years)
+    rows = []
+    for r in act.iter_rows(named=True):
+        for metric, ratio in TARGET_RATIO.items():
+            rows.append({"financial_year": r["financial_year"], "scope": "national", "metric": metric,
+                         "target": _nice(r[metric] * ratio * rng.uniform(0.96, 1.04))})
+    f = bd.frame.filter((pl.col("_status") == 0) & (pl.col("_partnership") >= 0))
+    by = f.group_by(["_fy", "_partnership"]).agg(pl.col("_units").sum()).sort(["_fy", "_partnership"])
+    for t, p, units in by.iter_rows():
+        rows.append({"financial_year": years.delivery[t], "scope": u.partnerships[p]["id"], "metric": "units",
+                     "target": _nice(units * rng.uniform(0.8, 1.2))})
+    df = pl.DataFrame(rows).with_columns(pl.col("target").map_elements(lambda v: f"{v:g}", return_dtype=pl.Utf8))
+    return df, act
+
+
+def trained_frame(w: World, bd: BookingData) -> pl.DataFrame:
+    """Completions of leading-CPD programmes (one row per participant and programme, first completion)."""
+    f = bd.frame.filter((pl.col("_status") == 0) & (pl.col("Activity Type") == "Leading CPD Training"))
+    f = f.with_columns((pl.col("_date") + (pl.col("Sessions").cast(pl.Int64) - 1) * 28).alias("_done"))
+    f = f.sort(["_done", "_ref"]).unique(subset=["Contact ID", "Activity Title"], keep="first", maintain_order=True)
+    ent = f["_entity"].to_numpy()
+    done = f["_done"].to_numpy()
+    urn = np.where(ent >= 0, w.live_urn(np.maximum(ent, 0), done), 0)
+    out = pl.DataFrame({
+        "Contact ID": f["Contact ID"], "URN": pl.Series(np.where(ent >= 0, urn.astype(str), "")),
+        "programme": f["Activity Title"], "completed_on": fmt_dates(done, "%Y-%m-%d"),
+        "_entity": ent, "_role": f["Job Role"], "_done": done,
+    })
+    return out.sort(["_done", "Contact ID"])
+
+
+def write_reference(rng, w: World, u: Usage, bd: BookingData, years: Years, writer: Writer):
+    counts = {}
+    counts["reference/partnerships.csv"] = writer.write_csv("reference/partnerships.csv", partnerships_frame(u))
+    targets, act = targets_frame(rng, w, u, bd, years)
+    counts["reference/targets.csv"] = writer.write_csv("reference/targets.csv", targets)
+    trained = trained_frame(w, bd)
+    counts["reference/trained_leaders.csv"] = writer.write_csv(
+        "reference/trained_leaders.csv", trained.select(["Contact ID", "URN", "programme", "completed_on"]))
+    return counts, trained, act
