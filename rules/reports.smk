@@ -10,7 +10,6 @@ CHAPTER_INPUTS["methods"] = {
     "match_rates": f"{DERIVED}/link/match_rates.parquet",
     "lineage_issues": f"{DERIVED}/link/lineage_issues.parquet",
     "lineage": f"{DERIVED}/link/school_lineage.parquet",
-    "provenance": f"{DERIVED}/audit/provenance.json",
 }
 
 
@@ -46,7 +45,8 @@ rule provenance:
 
 rule render_chapter:
     input:
-        unpack(lambda w: CHAPTER_INPUTS[w.chapter]),
+        # every chapter ends with what it was built from, so every chapter reads the provenance record
+        unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json"}),
         qmd="reports/{chapter}.qmd",
     output:
         [f"{REPORTS}/{{chapter}}.{fmt}" for fmt in RUN.formats],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,36 @@ def booking_file(tmp_path):
 
 def requires_real_data():
     return pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/real-data not beside the project")
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the project's code and sources (no data, no outputs) to run the workflow in."""
+    for name in ("Snakefile", "rules", "config", "schemas", "src"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    (dest / "reports").mkdir()
+    for item in (ROOT / "reports").iterdir():
+        if item.is_file() and (item.suffix == ".qmd" or item.name.startswith("_")):
+            shutil.copy2(item, dest / "reports" / item.name)
+    return dest
+
+
+def run_snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=project, capture_output=True, text=True,
+                          timeout=1200, env=env)
+
+
+@pytest.fixture(scope="session")
+def synthetic_run(tmp_path_factory):
+    """The whole workflow run once on the small synthetic year, shared by the end-to-end tests."""
+    proj = copy_project(tmp_path_factory.mktemp("cpdeval"))
+    result = run_snakemake(proj)
+    if result.returncode != 0:
+        pytest.fail(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return proj

@@ -3,49 +3,21 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
 
-from conftest import ROOT
+from conftest import run_snakemake
 
 pytestmark = pytest.mark.e2e
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def copy_project(dest: Path) -> Path:
-    for name in ("Snakefile", "rules", "config", "schemas", "src"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    (dest / "reports").mkdir()
-    for qmd in (ROOT / "reports").glob("*.qmd"):
-        shutil.copy2(qmd, dest / "reports" / qmd.name)
-    for extra in (ROOT / "reports").glob("_*"):
-        if extra.is_file():
-            shutil.copy2(extra, dest / "reports" / extra.name)
-    return dest
-
-
-def run(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=project, capture_output=True, text=True,
-                          timeout=900)
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    proj = copy_project(tmp_path_factory.mktemp("cpdeval"))
-    result = run(proj)
-    if result.returncode != 0:
-        pytest.fail(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
-    return proj
+def project(synthetic_run):
+    return synthetic_run
+
+
+def run(project, *args):
+    return run_snakemake(project, *args)
 
 
 def test_outputs_exist_and_reconcile(project):

@@ -35,3 +35,27 @@ def record(params: Mapping[str, Any], name: str) -> dict:
 
 def threshold(params: Mapping[str, Any]) -> int:
     return int(params.get("disclosure_min_count", 5))
+
+
+def provenance_text(params: Mapping[str, Any]) -> str:
+    """One paragraph: build date, configuration files with their hashes, package versions."""
+    prov = record(params, "provenance")
+    cfgs = ", ".join(f"`{c['path']}` (SHA-256 `{c['sha256'][:12]}`)" for c in prov["config_files"]) or "defaults"
+    pk = prov["packages"]
+    return (f"Built on {prov['built_on']} from configuration {cfgs}, with Python {pk['python']}, "
+            + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "python") + ".")
+
+
+def provenance_table(params: Mapping[str, Any]):
+    """The input files a chapter was built from, with rows, bytes and SHA-256 (through the table helper)."""
+    import polars as pl
+
+    from .tables import publish_table
+
+    inputs = pl.DataFrame(record(params, "provenance")["inputs"]).with_columns(pl.col("sha256").str.slice(0, 16))
+    return publish_table(inputs, columns={
+        "path": {"kind": "label", "header": "File"},
+        "rows": {"kind": "number", "decimals": 0, "header": "Rows"},
+        "bytes": {"kind": "number", "decimals": 0, "header": "Bytes"},
+        "sha256": {"kind": "label", "header": "SHA-256 (first 16)"},
+    }, threshold=threshold(params))
