@@ -49,7 +49,8 @@ rule render_chapter:
         unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json"}),
         qmd="reports/{chapter}.qmd",
     output:
-        [f"{REPORTS}/{{chapter}}.{fmt}" for fmt in RUN.formats],
+        [report(f"{REPORTS}/{{chapter}}.{fmt}", category="Chapters", caption="../reports/captions/chapter.rst")
+         for fmt in RUN.formats],
     params:
         engine=RUN.data["render"]["engine"],
         year=RUN.year,

@@ -59,6 +59,7 @@ def copy_project(dest: Path) -> Path:
     for item in (ROOT / "reports").iterdir():
         if item.is_file() and (item.suffix == ".qmd" or item.name.startswith("_")):
             shutil.copy2(item, dest / "reports" / item.name)
+    shutil.copytree(ROOT / "reports" / "captions", dest / "reports" / "captions")
     return dest
 
 

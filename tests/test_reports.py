@@ -117,3 +117,12 @@ def test_reviewer_rebuilds_only_what_one_chapter_needs(synthetic_run):
         others = [c for c in chapters(synthetic_run) if c != chapter]
         for rule in counts:
             assert not any(rule.startswith(f"{o}_") for o in others), f"{chapter} pulls in {rule}"
+
+
+def test_snakemake_report_includes_the_chapters(synthetic_run, tmp_path):
+    out = tmp_path / "report.html"
+    result = run_snakemake(synthetic_run, "--report", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text(encoding="utf-8", errors="replace")
+    for chapter in chapters(synthetic_run):
+        assert f"{chapter}.html" in text
