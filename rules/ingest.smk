@@ -12,6 +12,8 @@ rule ingest_bookings:
         synthetic=RUN.is_synthetic,
     log:
         f"logs/{RUN.year}/ingest_bookings.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_bookings.tsv",
     script:
         RUNNER
 
@@ -31,6 +33,8 @@ rule ingest_register:
         encoding=RUN.data["inputs"].get("register_encoding", "cp1252"),
     log:
         f"logs/{RUN.year}/ingest_register.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_register.tsv",
     script:
         RUNNER
 
@@ -48,6 +52,8 @@ rule ingest_performance:
         ks="ks2|ks4",
     log:
         f"logs/{RUN.year}/ingest_performance_{{ks}}.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_performance_{{ks}}.tsv",
     script:
         RUNNER
 
@@ -62,6 +68,8 @@ rule ingest_surveys:
         instruments=list(RUN.survey_files),
     log:
         f"logs/{RUN.year}/ingest_surveys.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_surveys.tsv",
     script:
         RUNNER
 
@@ -80,5 +88,7 @@ rule ingest_reference:
         synthetic=RUN.is_synthetic,
     log:
         f"logs/{RUN.year}/ingest_reference.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_reference.tsv",
     script:
         RUNNER

@@ -16,5 +16,7 @@ rule link:
         years=RUN.data["years"],
     log:
         f"logs/{RUN.year}/link.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/link.tsv",
     script:
         RUNNER

@@ -24,6 +24,8 @@ rule audit:
         data_dictionary=f"{DERIVED}/audit/data_dictionary.parquet",
     log:
         f"logs/{RUN.year}/audit.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/audit.tsv",
     script:
         RUNNER
 
@@ -39,6 +41,8 @@ rule provenance:
         year=RUN.year,
     log:
         f"logs/{RUN.year}/provenance.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/provenance.tsv",
     script:
         RUNNER
 
@@ -61,5 +65,7 @@ rule render_chapter:
         chapter="|".join(CHAPTER_INPUTS),
     log:
         f"logs/{RUN.year}/render_{{chapter}}.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/render_{{chapter}}.tsv",
     script:
         RUNNER

@@ -14,5 +14,7 @@ if RUN.is_synthetic:
             years=RUN.data["years"],
         log:
             f"logs/{RUN.year}/synthesise.log",
+        benchmark:
+            f"logs/{RUN.year}/benchmarks/synthesise.tsv",
         script:
             RUNNER

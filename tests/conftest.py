@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,23 +43,9 @@ def requires_real_data():
     return pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/real-data not beside the project")
 
 
+from cpdeval.workspace import copy_project  # noqa: E402  (re-exported for the tests)
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def copy_project(dest: Path) -> Path:
-    """A copy of the project's code and sources (no data, no outputs) to run the workflow in."""
-    for name in ("Snakefile", "rules", "config", "schemas", "src"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    (dest / "reports").mkdir()
-    for item in (ROOT / "reports").iterdir():
-        if item.is_file() and (item.suffix == ".qmd" or item.name.startswith("_")):
-            shutil.copy2(item, dest / "reports" / item.name)
-    shutil.copytree(ROOT / "reports" / "captions", dest / "reports" / "captions")
-    return dest
 
 
 def run_snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,0 +1,47 @@
+# Survey analysis: item summaries overall and by role, phase, provider and year (with Wilson intervals and
+# ranks), answer distributions, respondent profiles, coded free-text reasons, benchmarks, checks of the
+# source reports' published figures, and the survey figures. Logic: cpdeval.surveys (run_surveys).
+
+SURVEYS = f"{DERIVED}/surveys"
+
+rule survey_analysis:
+    input:
+        responses=ingested("survey_responses")["table"],
+        coded=ingested("feedback_coded")["table"],
+        schools=ingested("schools")["table"],
+        bookings=ingested("bookings")["table"],
+        codebook="config/codebooks/feedback_reasons.yaml",
+        benchmarks="config/benchmarks.yaml",
+        instruments=sorted(str(p) for p in Path(workflow.basedir, "schemas", "instruments").glob("*.yaml")),
+        contract="schemas/survey_item_summary.yaml",
+    output:
+        summary=f"{SURVEYS}/survey_item_summary.parquet",
+        levels=f"{SURVEYS}/survey_levels.parquet",
+        profile=f"{SURVEYS}/survey_respondents.parquet",
+        codes=f"{SURVEYS}/feedback_code_frequencies.parquet",
+        coding_issues=f"{SURVEYS}/feedback_coding_issues.parquet",
+        benchmarks=f"{SURVEYS}/survey_benchmarks.parquet",
+        published=f"{SURVEYS}/published_checks.parquet",
+        figures=directory(f"{DERIVED}/figures/surveys"),
+    params:
+        stage="cpdeval.surveys:run_surveys",
+        disclosure_min_count=RUN.disclosure_min_count,
+        fy_start_month=RUN.data["years"].get("financial_year_start_month", 4),
+        year=RUN.year,
+    log:
+        f"logs/{RUN.year}/survey_analysis.log",
+    script:
+        RUNNER
+
+
+CHAPTER_INPUTS["impact"] = {
+    "survey_summary": f"{SURVEYS}/survey_item_summary.parquet",
+    "survey_levels": f"{SURVEYS}/survey_levels.parquet",
+    "survey_respondents": f"{SURVEYS}/survey_respondents.parquet",
+    "feedback_codes": f"{SURVEYS}/feedback_code_frequencies.parquet",
+    "feedback_coding_issues": f"{SURVEYS}/feedback_coding_issues.parquet",
+    "survey_benchmarks": f"{SURVEYS}/survey_benchmarks.parquet",
+    "published_checks": f"{SURVEYS}/published_checks.parquet",
+    "survey_figures": f"{DERIVED}/figures/surveys",
+    "codebook": "config/codebooks/feedback_reasons.yaml",
+}
