@@ -52,6 +52,7 @@ rule render_chapter:
         # every chapter ends with what it was built from, so every chapter reads the provenance record
         unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json"}),
         qmd="reports/{chapter}.qmd",
+        quarto_settings="reports/_quarto.yml",
     output:
         [report(f"{REPORTS}/{{chapter}}.{fmt}", category="Chapters", caption="../reports/captions/chapter.rst")
          for fmt in RUN.formats],

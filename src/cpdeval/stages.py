@@ -172,7 +172,8 @@ def render_chapter(job: Job) -> None:
     formats = [Path(o).suffix.lstrip(".") for o in job.output]
     params = {"year": job.params.year, "title": job.params.title, "derived": job.params.derived,
               "disclosure_min_count": job.params.disclosure_min_count,
-              "inputs": {k: str(Path(v).resolve()) for k, v in job.input.items() if k != "qmd"}}
+              "inputs": {k: str(Path(v).resolve()) for k, v in job.input.items()
+                         if k not in ("qmd", "quarto_settings")}}
     with step(job.logger, f"rendering {qmd.name} ({', '.join(formats)}) with engine {job.params.engine}"):
         written = render_document(qmd, out_dir, params=params, engine=job.params.engine, formats=formats)
     for path in written:

@@ -478,8 +478,33 @@ def parse_qmd_text(text: str, path: str | Path = "<string>") -> Document:
     return Document(path=path, meta=meta, pieces=pieces, body_line=body_line)
 
 
+#: Keys of a project's ``_quarto.yml`` the built-in renderer applies (as defaults under each document's
+#: front matter); ``project`` is accepted and ignored (output paths come from the pipeline).
+PROJECT_KEYS = ("project", "execute", "format", "toc", "toc-depth", "toc-title", "number-sections", "lang")
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def project_defaults(folder: str | Path) -> dict:
+    """Settings from ``_quarto.yml`` in ``folder`` (empty if there is none)."""
+    cfg = Path(folder) / "_quarto.yml"
+    if not cfg.exists():
+        return {}
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+    for key in data:
+        if key not in PROJECT_KEYS:
+            raise UnsupportedFeature(f"_quarto.yml key '{key}'", cfg, None)
+    return {k: v for k, v in data.items() if k != "project"}
+
+
 def parse_qmd(path: str | Path) -> Document:
-    """Read and parse a ``.qmd`` file (see :func:`parse_qmd_text`)."""
+    """Read and parse a ``.qmd`` file (see :func:`parse_qmd_text`), with its folder's ``_quarto.yml``
+    settings as defaults under the document's own front matter (as Quarto merges them)."""
     path = Path(path).resolve()
     try:
         text = path.read_text(encoding="utf-8")
@@ -487,7 +512,11 @@ def parse_qmd(path: str | Path) -> Document:
         raise RenderError(f"{path}: document not found") from None
     except UnicodeDecodeError as e:
         raise RenderError(f"{path}: not UTF-8 text ({e})") from None
-    return parse_qmd_text(text.replace("\r\n", "\n"), path)
+    doc = parse_qmd_text(text.replace("\r\n", "\n"), path)
+    defaults = project_defaults(path.parent)
+    if defaults:
+        doc.meta = _deep_merge(defaults, doc.meta)
+    return doc
 
 
 def iter_lines(text: str, first_line: int) -> Iterator[tuple[int, str]]:
