@@ -917,7 +917,7 @@ def write_census(w: World, writer: Writer, rng: np.random.Generator) -> int:
     numeng = nor - numeal - uncl
     fsm = np.nan_to_num(w.fsm[ents]) / 100
     numfsm = np.round(nor * fsm)
-    fsmever = np.round(numfsm * rng.uniform(1.3, 1.6, len(ents)))
+    fsmever = np.minimum(np.round(numfsm * rng.uniform(1.3, 1.6, len(ents))), nor)  # ever-FSM cannot exceed the roll
     indep = np.isin(stype, ["Independent school", "Non-maintained special school"])
     nursery = stype == "State-funded nursery"
 
