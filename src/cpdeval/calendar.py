@@ -39,3 +39,91 @@ def term_expr(date_col: str, terms: dict[str, int] | None = None) -> pl.Expr:
     for name, first_month in ordered:
         expr = pl.when(month >= first_month).then(pl.lit(name)).otherwise(expr)
     return expr
+
+
+# -- year labels, financial-year windows and term order (used by the engagement model) ---------------------
+
+def year_label(start: int) -> str:
+    """``2018`` -> ``"2018-19"`` (financial or academic year starting in calendar year ``start``)."""
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def label_start(label: str) -> int:
+    """``"2018-19"`` -> 2018."""
+    return int(str(label)[:4])
+
+
+def financial_year_bounds(label: str, start_month: int = 4):
+    """First and last day of a financial year: ``("2015-16", 4)`` -> (2015-04-01, 2016-03-31)."""
+    import datetime as dt
+
+    start = dt.date(label_start(label), start_month, 1)
+    return start, dt.date(start.year + 1, start_month, 1) - dt.timedelta(days=1)
+
+
+def last_years(label: str, n: int) -> list[str]:
+    """The ``n`` year labels ending with ``label``, oldest first: ``("2018-19", 3)`` -> 2016-17 .. 2018-19."""
+    s = label_start(label)
+    return [year_label(y) for y in range(s - n + 1, s + 1)]
+
+
+def term_of_month(month: int, terms: dict[str, int] | None = None) -> str:
+    """Term a calendar month falls in (the scalar form of :func:`term_expr`)."""
+    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    ordered = sorted(terms.items(), key=lambda kv: kv[1])
+    name = ordered[-1][0]
+    for term, first_month in ordered:
+        if month >= first_month:
+            name = term
+    return name
+
+
+def terms_in_year(terms: dict[str, int] | None = None, start_month: int = 4) -> list[str]:
+    """Terms in the order they occur within a year starting in ``start_month``.
+
+    With the default terms and April-March financial years: ``["summer", "autumn", "spring"]`` (summer
+    term 2013, autumn term 2013 and spring term 2014 make up 2013-14).
+    """
+    out: list[str] = []
+    for k in range(12):
+        t = term_of_month((start_month - 1 + k) % 12 + 1, terms)
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def term_index_expr(date_col: str, terms: dict[str, int] | None = None, start_month: int = 4) -> pl.Expr:
+    """Position (1, 2, 3 ...) of a date's term within its financial year (order of :func:`terms_in_year`)."""
+    order = terms_in_year(terms, start_month)
+    expr = pl.lit(None, dtype=pl.Int32)
+    t = term_expr(date_col, terms)
+    for i, name in enumerate(order, start=1):
+        expr = pl.when(t == name).then(pl.lit(i, dtype=pl.Int32)).otherwise(expr)
+    return expr
+
+
+def term_label_expr(date_col: str, terms: dict[str, int] | None = None) -> pl.Expr:
+    """Term and the calendar year it starts in, e.g. ``"autumn 2013"``, ``"spring 2014"``, ``"summer 2013"``.
+
+    A date in a month before its term's first month (a term that runs over the new year) belongs to the
+    term that started the previous calendar year.
+    """
+    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    d = pl.col(date_col)
+    t = term_expr(date_col, terms)
+    first = pl.lit(None, dtype=pl.Int32)
+    for name, m in terms.items():
+        first = pl.when(t == name).then(pl.lit(m, dtype=pl.Int32)).otherwise(first)
+    year = pl.when(d.dt.month() >= first).then(d.dt.year()).otherwise(d.dt.year() - 1)
+    return t + pl.lit(" ") + year.cast(pl.Utf8)
+
+
+def term_label(year: str, term: str, terms: dict[str, int] | None = None, start_month: int = 4) -> str:
+    """Label of a term of a financial year: ``("2013-14", "spring")`` -> ``"spring 2014"``.
+
+    The term's calendar year is the year's first calendar year when the term starts on or after the
+    year's first month, else the next one.
+    """
+    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    start = label_start(year)
+    return f"{term} {start if terms[term] >= start_month else start + 1}"
