@@ -60,7 +60,6 @@ rule render_chapter:
         engine=RUN.data["render"]["engine"],
         year=RUN.year,
         title=RUN.data.get("title", RUN.year),
-        derived=DERIVED,
         disclosure_min_count=RUN.disclosure_min_count,
     wildcard_constraints:
         chapter="|".join(CHAPTER_INPUTS),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .contracts import list_contracts
+from .contracts import concat_quarantine, list_contracts
 
 RECONCILIATION_SCHEMA = {
     "table": pl.Utf8, "source_file": pl.Utf8, "rows_in": pl.Int64, "rows_accepted": pl.Int64,
@@ -34,12 +34,10 @@ def combine_reconciliation(paths: list[str]) -> pl.DataFrame:
 
 def summarise_quarantine(paths: list[str]) -> pl.DataFrame:
     """Quarantined rows grouped by table, column and rule, with the first row as an example."""
-    frames = [pl.read_parquet(p) for p in paths]
-    frames = [f for f in frames if f.height]
-    if not frames:
+    q = concat_quarantine([pl.read_parquet(p) for p in paths])
+    if not q.height:
         return pl.DataFrame(schema={"table": pl.Utf8, "column": pl.Utf8, "rule": pl.Utf8, "rows": pl.UInt32,
                                     "example": pl.Utf8})
-    q = pl.concat(frames, how="vertical_relaxed")
     return (q.sort(["table", "source_file", "source_row"])
             .group_by(["table", "column", "rule"], maintain_order=True)
             .agg(pl.len().alias("rows"),

@@ -1,8 +1,10 @@
 """What a chapter document needs to read its derived tables, and nothing heavy.
 
-Chapters (``reports/*.qmd``) receive ``params`` from the render rule: the reporting year, the disclosure
-threshold, and ``inputs`` (name -> derived file). They load tables with :func:`table` and publish them with
-:func:`cpdeval.tables.publish_table`; they compute nothing heavy.
+Chapters (``reports/*.qmd``) receive parameters from the render rule: ``year``, ``title``,
+``disclosure_min_count`` and ``inputs`` (name -> derived file). As Quarto's Jupyter engine does, they
+arrive as variables assigned after the cell tagged ``parameters``; the chapter gathers them with
+:func:`params`. Chapters load tables with :func:`table`, insert saved figures with :func:`figure`, and
+publish tables with :func:`cpdeval.tables.publish_table`; they compute nothing heavy.
 """
 
 from __future__ import annotations
@@ -10,6 +12,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Mapping
+
+
+#: The parameters every chapter declares in its ``parameters`` cell (and the render rule passes).
+PARAMETERS = ("year", "title", "disclosure_min_count", "inputs")
+
+
+def params(**values: Any) -> dict:
+    """The chapter's parameters as one mapping (call with the variables of the ``parameters`` cell)."""
+    missing = [k for k in PARAMETERS if k not in values]
+    if missing:
+        raise TypeError(f"chapter parameters missing: {', '.join(missing)}")
+    return dict(values)
 
 
 def _path(params: Mapping[str, Any], name: str) -> Path:
@@ -59,3 +73,14 @@ def provenance_table(params: Mapping[str, Any]):
         "bytes": {"kind": "number", "decimals": 0, "header": "Bytes"},
         "sha256": {"kind": "label", "header": "SHA-256 (first 16)"},
     }, threshold=threshold(params))
+
+
+def figure(params: Mapping[str, Any], name: str, label: str) -> str:
+    """Markdown inserting a saved figure (an input of the chapter) with the caption and alt text that
+    :func:`cpdeval.figures.save_figure` stored beside it; print it from a cell with ``output: asis`` and
+    cross-reference it as ``@<label>``."""
+    path = _path(params, name)
+    meta = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
+    cap = meta["caption"].replace("[", "(").replace("]", ")")
+    alt = meta["alt_text"].replace('"', "'")
+    return f'![{cap}]({path.resolve().as_posix()}){{#{label} fig-alt="{alt}"}}'

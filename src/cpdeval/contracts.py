@@ -271,14 +271,15 @@ def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.D
             ))
     others = [c for c in df.columns if c not in {p.name for p in present}]
     typed = df.select([pl.col(c) for c in others] + typed_exprs)
-    return typed, _concat_quarantine(quarantine_parts)
+    return typed, concat_quarantine(quarantine_parts)
 
 
 def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
-def _concat_quarantine(parts: list[pl.DataFrame]) -> pl.DataFrame:
+def concat_quarantine(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Stack quarantine tables in the one quarantine schema (a missing ``detail`` column becomes null)."""
     parts = [(p if "detail" in p.columns else p.with_columns(pl.lit(None, dtype=pl.Utf8).alias("detail")))
              .select([pl.col(k).cast(v) for k, v in QUARANTINE_SCHEMA.items()]) for p in parts if p.height]
     return pl.concat(parts) if parts else empty_quarantine()
@@ -398,7 +399,7 @@ def validate(df: pl.DataFrame, contract: Contract, *, source_file_col: str = "so
     # a cell already reported as unreadable is not reported again as missing or out of range
     parts.append(checks.join(pre.select("source_file", "source_row", "column"),
                              on=["source_file", "source_row", "column"], how="anti", nulls_equal=True))
-    quarantine = _concat_quarantine(parts).sort(["source_file", "source_row", "column", "rule"])
+    quarantine = concat_quarantine(parts).sort(["source_file", "source_row", "column", "rule"])
     bad_rows = quarantine.select("source_file", "source_row").unique()
     key_cols = ["source_row"] + ([sf] if sf else [])
     if sf:
@@ -463,7 +464,7 @@ def ingest_generic_csv(paths: list[str], contract: Contract, *, encoding: str | 
     df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     if transform is not None:
         df = transform(df)
-    accepted, quarantine = validate(df, contract, pre_quarantine=_concat_quarantine(pre_q))
+    accepted, quarantine = validate(df, contract, pre_quarantine=concat_quarantine(pre_q))
     result = IngestResult(accepted, quarantine, reconcile(counts, accepted, quarantine, contract.name))
     result.check_balanced()
     return result

@@ -170,7 +170,7 @@ def render_chapter(job: Job) -> None:
     qmd = Path(job.input.qmd)
     out_dir = Path(job.output[0]).parent
     formats = [Path(o).suffix.lstrip(".") for o in job.output]
-    params = {"year": job.params.year, "title": job.params.title, "derived": job.params.derived,
+    params = {"year": job.params.year, "title": job.params.title,
               "disclosure_min_count": job.params.disclosure_min_count,
               "inputs": {k: str(Path(v).resolve()) for k, v in job.input.items()
                          if k not in ("qmd", "quarto_settings")}}

@@ -51,7 +51,7 @@ __all__ = [
     "PROVIDER_LABEL", "PHASE_LABEL", "ROLE_LABEL", "TARGET_METRICS",
     "units_by_term", "units_by_year", "year_on_year", "reach_counts", "participants_by_role",
     "schools_by_phase", "reach_long", "against_targets", "penetration", "school_flows",
-    "figure_markdown", "run_delivery", "DELIVERY_OUTPUTS",
+    "run_delivery", "DELIVERY_OUTPUTS",
 ]
 
 PROVIDER_LABEL = {"national": "National centre", "regional": "Regional partnerships", "other": "Other providers"}
@@ -355,19 +355,6 @@ def school_flows(school_year: pl.DataFrame, years: Sequence[str]) -> pl.DataFram
 
 
 # =========================================================================== figures
-
-def figure_markdown(path: str | Path, label: str) -> str:
-    """Markdown inserting a saved figure with its caption and alt text (from the ``.png.json`` sidecar).
-
-    Use in a chapter cell with ``#| output: asis``: ``print(figure_markdown(params["inputs"]["fig_units"],
-    "fig-units"))``; cross-reference it as ``@fig-units``.
-    """
-    path = Path(path)
-    meta = json.loads(path.with_name(path.name + ".json").read_text(encoding="utf-8"))
-    cap = meta["caption"].replace("[", "(").replace("]", ")")
-    alt = meta["alt_text"].replace('"', "'")
-    return f'![{cap}]({path.resolve().as_posix()}){{#{label} fig-alt="{alt}"}}'
-
 
 def _suppress_small(values: Sequence[float], threshold: int) -> tuple[list[float], int]:
     """Counts below the threshold (but above zero) drawn as zero; returns the values and how many."""
