@@ -28,8 +28,12 @@ rule survey_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
         fy_start_month=RUN.data["years"].get("financial_year_start_month", 4),
         year=RUN.year,
+        figure_subgroups=["role", "phase", "provider"],   # small multiples drawn (tables cover every subgroup)
+        instruments_dir="schemas/instruments",
     log:
         f"logs/{RUN.year}/survey_analysis.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/survey_analysis.tsv",
     script:
         RUNNER
 
@@ -44,4 +48,5 @@ CHAPTER_INPUTS["impact"] = {
     "published_checks": f"{SURVEYS}/published_checks.parquet",
     "survey_figures": f"{DERIVED}/figures/surveys",
     "codebook": "config/codebooks/feedback_reasons.yaml",
+    "scales": "schemas/instruments/scales.yaml",          # the chapter reads the instrument definitions beside it
 }
