@@ -1,6 +1,9 @@
 """The ``cpdeval`` command line: analyst tools around the pipeline.
 
     cpdeval synth --size small|national DIR     generate a synthetic reporting year
+    cpdeval synth-bookings --register GIAS.csv --years 2016-17 2017-18 2018-19 DIR
+                                                 synthetic bookings, reference data and surveys for
+                                                 the schools of a real GIAS register
     cpdeval validate FILE --as KIND              check one export before a run
     cpdeval describe [--configfile FILE]         inputs a config expects and whether each is present
 
@@ -25,6 +28,28 @@ def _synth(args) -> int:
     manifest = generate(args.out_dir, size=args.size, seed=args.seed)
     files = manifest.get("files", manifest) if isinstance(manifest, dict) else manifest
     print(f"wrote the {args.size} synthetic year to {args.out_dir} ({len(files)} files)")
+    return 0
+
+
+def _synth_bookings(args) -> int:
+    import re
+
+    from .synthetic.real_register import bookings_for_register
+
+    # `--years 2016-17 2017-18 OUT_DIR`: the list option takes the directory too; give it back
+    if args.out_dir is None and len(args.years) > 1 and not re.match(r"^\d{4}-\d{2}$", args.years[-1]):
+        args.out_dir = args.years.pop()
+    if args.out_dir is None:
+        raise CpdevalError("synth-bookings needs an output directory (after the years, or before --years)")
+    try:
+        manifest = bookings_for_register(args.register, args.out_dir, financial_years=args.years, seed=args.seed,
+                                         encoding=args.encoding, bookings_per_year=args.bookings_per_year)
+    except (ValueError, OSError) as exc:
+        raise CpdevalError(str(exc)) from None
+    n_book = sum(f["rows"] or 0 for f in manifest["files"] if f["path"].startswith("bookings/"))
+    print(f"wrote {len(manifest['files'])} files to {args.out_dir}: {n_book:,} bookings for "
+          f"{manifest['schools']} schools of {Path(args.register).name}, financial years "
+          f"{', '.join(manifest['financial_years'])}")
     return 0
 
 
@@ -100,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", choices=["small", "national"], default="small")
     p.add_argument("--seed", type=int, default=20190401)
     p.set_defaults(func=_synth)
+    p = sub.add_parser("synth-bookings",
+                       help="synthetic bookings, reference data and surveys for the schools of a real GIAS register")
+    p.add_argument("out_dir", nargs="?", default=None)
+    p.add_argument("--register", required=True, help="GIAS establishment extract (edubasealldata*.csv)")
+    p.add_argument("--years", nargs="+", required=True, metavar="FY",
+                   help="financial years to generate, e.g. 2016-17 2017-18 2018-19 (the last is the reporting year)")
+    p.add_argument("--seed", type=int, default=20190401)
+    p.add_argument("--encoding", default="cp1252", help="encoding of the GIAS file (default cp1252)")
+    p.add_argument("--bookings-per-year", type=int, default=None,
+                   help="average bookings a year (default: 8 per selected school)")
+    p.set_defaults(func=_synth_bookings)
     p = sub.add_parser("validate", help="check one export and report what would be quarantined")
     p.add_argument("file")
     p.add_argument("--as", dest="kind", required=True, help=f"kind of file: {', '.join(KINDS)}")
