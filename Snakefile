@@ -35,6 +35,7 @@ include: "rules/synthetic.smk"
 include: "rules/ingest.smk"
 include: "rules/link.smk"
 # chapter rule files (each registers its derived tables in CHAPTER_INPUTS)
+include: "rules/targeted.smk"
 include: "rules/surveys.smk"
 include: "rules/engagement.smk"
 include: "rules/reports.smk"

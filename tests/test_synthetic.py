@@ -77,6 +77,8 @@ def _expected_paths(cfg: dict) -> set[str]:
             paths.add(f"surveys/{_yaml(f)['name']}.csv")
     paths |= {"surveys/feedback_coded.csv", "reference/partnerships.csv", "reference/targets.csv",
               "reference/trained_leaders.csv", "truth.json"}
+    paths |= {f"targeted/{n}.csv" for n in ("targeted_schools", "ofsted_inspections", "maturity", "self_assessment",
+                                             "case_outcomes", "monitoring")}
     return paths
 
 

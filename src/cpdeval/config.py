@@ -180,6 +180,7 @@ class RunConfig:
         for ks in ("ks4", "ks2"):
             files += list(self.performance_files(ks).values())
         files += list(self.survey_files.values())
+        files += [f for f in (inputs.get("targeted") or {}).values() if f]
         return files
 
     # -- thresholds ---------------------------------------------------------------------------

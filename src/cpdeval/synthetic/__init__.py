@@ -1,7 +1,8 @@
 """Synthetic reporting year: every raw input of the pipeline, with planted truths.
 
 ``generate(out_dir, size=..., seed=...)`` writes the layout described in ``data/raw/README.md``
-(bookings, GIAS register and links, census, KS4/KS2 performance tables, surveys, reference data),
+(bookings, GIAS register and links, census, KS4/KS2 performance tables, surveys, reference data,
+targeted-programme inputs),
 then ``truth.json`` (what was planted: selection model, treatment effects, URN lineage, match styles;
 read by tests only, never by the pipeline) and ``manifest.json`` (every file with rows and SHA-256).
 
@@ -49,6 +50,7 @@ def generate(out_dir: Path | str, *, size: str | None = None, seed: int | None =
     from .reference import write_reference
     from .schools import build_world, write_census, write_register
     from .surveys import build_surveys, write_surveys
+    from .targeted import write_targeted
     from .usage import build_usage
 
     cfg = load_config(config)
@@ -90,6 +92,9 @@ def generate(out_dir: Path | str, *, size: str | None = None, seed: int | None =
     sframes, coded, survey_truth = build_surveys(seed, world, bd, trained, years, size_cfg, instruments, scales)
     counts = write_surveys(sframes, coded, writer)
     done("surveys", counts, t)
+
+    t = time.perf_counter()
+    done("targeted", write_targeted(stream(seed, "targeted"), world, bd, years, cfg, writer), t)
 
     t = time.perf_counter()
     truth = _truth(world, usage, bd, years, size, seed, measures, perf_truth, survey_truth, act, trained)

@@ -1,0 +1,73 @@
+# Targeted programme (seed 002): ingest its six inputs through their contracts, then the chapter's tables and
+# figures (Ofsted change, self-assessment, STEM maturity, outcomes by audience, CPD-unit bands, monitoring).
+# Logic: cpdeval.targeted (run_ingest, run_analysis). Inputs absent from a year's config give empty tables.
+
+TARGETED = f"{DERIVED}/targeted"
+TARGETED_CFG = RUN.data["inputs"].get("targeted") or {}
+TARGETED_SETTINGS = RUN.data.get("targeted") or {}
+# inputs.targeted key -> table (contract schemas/<table>.yaml)
+TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_ofsted", "maturity": "targeted_maturity",
+                   "self_assessment": "targeted_self_assessment", "case_outcomes": "targeted_case_outcomes",
+                   "monitoring": "targeted_monitoring"}
+TARGETED_TABLES = list(TARGETED_INPUTS.values())
+
+
+rule ingest_targeted:
+    input:
+        **{key: optional(TARGETED_CFG.get(key)) for key in TARGETED_INPUTS},
+        codebook="config/codebooks/case_outcomes.yaml",
+        contracts=[f"schemas/{t}.yaml" for t in TARGETED_TABLES],
+    output:
+        **{f"{t}_{k}": v for t in TARGETED_TABLES for k, v in ingested(t).items()},
+    params:
+        stage="cpdeval.targeted:run_ingest",
+    log:
+        f"logs/{RUN.year}/ingest_targeted.log",
+    script:
+        RUNNER
+
+
+rule targeted_analysis:
+    input:
+        **{t: ingested(t)["table"] for t in TARGETED_TABLES},
+        bookings=f"{DERIVED}/link/bookings_linked.parquet",
+        lineage=f"{DERIVED}/link/school_lineage.parquet",
+        codebook="config/codebooks/case_outcomes.yaml",
+    output:
+        ofsted_by_pre=f"{TARGETED}/ofsted_by_pre_rating.parquet",
+        ofsted_transitions=f"{TARGETED}/ofsted_transitions.parquet",
+        ofsted_direction=f"{TARGETED}/ofsted_direction.parquet",
+        ofsted_funnel=f"{TARGETED}/ofsted_funnel.parquet",
+        ofsted_cases=f"{TARGETED}/ofsted_cases.parquet",
+        sa_baseline=f"{TARGETED}/self_assessment_baseline.parquet",
+        sa_ranks=f"{TARGETED}/self_assessment_ranks.parquet",
+        sa_change=f"{TARGETED}/self_assessment_change.parquet",
+        maturity=f"{TARGETED}/maturity_change.parquet",
+        outcomes_type=f"{TARGETED}/outcomes_by_type.parquet",
+        outcomes_audience=f"{TARGETED}/outcomes_by_audience.parquet",
+        outcomes_domain=f"{TARGETED}/outcomes_by_domain.parquet",
+        outcomes_group=f"{TARGETED}/outcomes_by_group.parquet",
+        monitoring=f"{TARGETED}/monitoring.parquet",
+        summary=f"{TARGETED}/summary.json",
+        fig_outcomes_audience=f"{TARGETED}/figures/outcomes_by_audience.png",
+        fig_outcome_types=f"{TARGETED}/figures/outcome_types.png",
+        fig_maturity=f"{TARGETED}/figures/maturity_change.png",
+    params:
+        stage="cpdeval.targeted:run_analysis",
+        min_days=TARGETED_SETTINGS.get("min_days_after_start", 365),
+        unit_bands=TARGETED_SETTINGS.get("unit_bands", [10, 20]),
+        disclosure_min_count=RUN.disclosure_min_count,
+        allow_names=RUN.data["render"].get("allow_names", False),
+    log:
+        f"logs/{RUN.year}/targeted_analysis.log",
+    script:
+        RUNNER
+
+
+CHAPTER_INPUTS["targeted"] = {
+    **{name: path for name, path in rules.targeted_analysis.output.items()},
+    # satisfaction and quality by role: the survey analysis (rules/surveys.smk) of the event_feedback instrument
+    "survey_summary": f"{DERIVED}/surveys/survey_item_summary.parquet",
+    "survey_levels": f"{DERIVED}/surveys/survey_levels.parquet",
+    "codebook": "config/codebooks/case_outcomes.yaml",
+}
