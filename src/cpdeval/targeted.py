@@ -54,6 +54,7 @@ import polars as pl
 
 from . import CONFIG_DIR
 from . import display as d
+from .jobio import job_value, write_table
 
 __all__ = [
     "TARGETED_INPUTS", "TARGETED_TABLES", "DEFAULT_MIN_DAYS", "DEFAULT_UNIT_BANDS", "HOURS_PER_UNIT",
@@ -1110,22 +1111,10 @@ def targeted_tables(schools: pl.DataFrame, ofsted: pl.DataFrame, maturity: pl.Da
     return t
 
 
-def _write(df: pl.DataFrame, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(path, statistics=False)
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    try:
-        return getattr(obj, name)
-    except AttributeError:
-        return default
 
 
 def _files(obj: Any, name: str) -> list[str]:
-    v = _get(obj, name, [])
+    v = job_value(obj, name, [])
     if v is None:
         return []
     if isinstance(v, (str, Path)):
@@ -1138,7 +1127,7 @@ def run_ingest(job) -> None:
     from .contracts import write_result
     from .logs import step
 
-    codebook = load_codebook(_get(job.input, "codebook") or None)
+    codebook = load_codebook(job_value(job.input, "codebook") or None)
     paths = {key: _files(job.input, key) for key in TARGETED_INPUTS}
     with step(job.logger, f"reading {sum(len(v) for v in paths.values())} targeted-programme file(s)"):
         results = ingest_targeted(paths, codebook)
@@ -1148,8 +1137,8 @@ def run_ingest(job) -> None:
                             r.rows_quarantined)
         if not result.reconciliation:
             job.logger.info("%s: not configured for this year; writing an empty table", table)
-        write_result(result, _get(job.output, f"{table}_table"), _get(job.output, f"{table}_quarantine"),
-                     _get(job.output, f"{table}_reconciliation"))
+        write_result(result, job_value(job.output, f"{table}_table"), job_value(job.output, f"{table}_quarantine"),
+                     job_value(job.output, f"{table}_reconciliation"))
 
 
 def run_analysis(job) -> None:
@@ -1157,15 +1146,15 @@ def run_analysis(job) -> None:
     from .logs import step
 
     p, i, o = job.params, job.input, job.output
-    read = {t: pl.read_parquet(_get(i, t)) for t in TARGETED_TABLES}
-    bookings = pl.read_parquet(_get(i, "bookings"))
-    lineage_path = _get(i, "lineage")
+    read = {t: pl.read_parquet(job_value(i, t)) for t in TARGETED_TABLES}
+    bookings = pl.read_parquet(job_value(i, "bookings"))
+    lineage_path = job_value(i, "lineage")
     lineage = pl.read_parquet(lineage_path) if lineage_path else None
-    codebook = load_codebook(_get(i, "codebook") or None)
-    threshold = int(_get(p, "disclosure_min_count", 5))
-    min_days = int(_get(p, "min_days", DEFAULT_MIN_DAYS))
-    bands = list(_get(p, "unit_bands", DEFAULT_UNIT_BANDS))
-    allow = bool(_get(p, "allow_names", False))
+    codebook = load_codebook(job_value(i, "codebook") or None)
+    threshold = int(job_value(p, "disclosure_min_count", 5))
+    min_days = int(job_value(p, "min_days", DEFAULT_MIN_DAYS))
+    bands = list(job_value(p, "unit_bands", DEFAULT_UNIT_BANDS))
+    allow = bool(job_value(p, "allow_names", False))
     with step(job.logger, "targeted programme tables"):
         t = targeted_tables(read["targeted_schools"], read["targeted_ofsted"], read["targeted_maturity"],
                             read["targeted_self_assessment"], read["targeted_case_outcomes"],
@@ -1173,12 +1162,12 @@ def run_analysis(job) -> None:
                             unit_bands=bands, allow_names=allow)
     for name, df in t.items():
         if name != "summary":
-            _write(df, _get(o, name))
-    Path(_get(o, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            write_table(df, job_value(o, name))
+    Path(job_value(o, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
     with step(job.logger, "targeted programme figures"):
-        fig_outcomes_by_audience(t["outcomes_audience"], threshold, _get(o, "fig_outcomes_audience"))
-        fig_outcome_types(t["outcomes_type"], threshold, _get(o, "fig_outcome_types"))
-        fig_maturity(t["maturity"], threshold, _get(o, "fig_maturity"))
+        fig_outcomes_by_audience(t["outcomes_audience"], threshold, job_value(o, "fig_outcomes_audience"))
+        fig_outcome_types(t["outcomes_type"], threshold, job_value(o, "fig_outcome_types"))
+        fig_maturity(t["maturity"], threshold, job_value(o, "fig_maturity"))
     for c in t["summary"]["checks"]:
         if not c["ok"]:
             job.logger.warning("data check: %s: %s", c["check"], c["found"])

@@ -44,6 +44,7 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from .. import display as d
+from ..jobio import job_value, write_table
 from ..calendar import label_start, term_label, terms_in_year
 from ..engagement import (ELIGIBLE_REACH_PHASES, PROVIDERS, REACH_PHASES, ROLE_GROUPS, eligible_schools)
 
@@ -713,18 +714,6 @@ DELIVERY_OUTPUTS = {
 }
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    try:
-        return getattr(obj, name)
-    except AttributeError:
-        return default
-
-
-def _write(df: pl.DataFrame, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(path, statistics=False)
 
 
 def delivery_tables(engagements: pl.DataFrame, school_year: pl.DataFrame, schools: pl.DataFrame,
@@ -763,32 +752,32 @@ def run_delivery(job) -> None:
     from ..logs import step
 
     p = job.params
-    years = dict(_get(p, "years"))
-    threshold = int(_get(p, "disclosure_min_count", 5))
+    years = dict(job_value(p, "years"))
+    threshold = int(job_value(p, "disclosure_min_count", 5))
     inp = job.input
     with step(job.logger, "reading the engagement tables and the register"):
-        eng = pl.read_parquet(_get(inp, "engagements"))
-        sy = pl.read_parquet(_get(inp, "school_year"))
-        schools = pl.read_parquet(_get(inp, "schools"))
-        lineage = pl.read_parquet(_get(inp, "lineage"))
-        targets = pl.read_parquet(_get(inp, "targets"))
+        eng = pl.read_parquet(job_value(inp, "engagements"))
+        sy = pl.read_parquet(job_value(inp, "school_year"))
+        schools = pl.read_parquet(job_value(inp, "schools"))
+        lineage = pl.read_parquet(job_value(inp, "lineage"))
+        targets = pl.read_parquet(job_value(inp, "targets"))
     with step(job.logger, f"computing delivery and reach for {len(years['delivery'])} years"):
         t = delivery_tables(eng, sy, schools, lineage, targets, years=years)
     out = job.output
     for name in DELIVERY_OUTPUTS:
         if name.startswith("fig_") or name == "summary":
             continue
-        _write(t[name], _get(out, name))
-    Path(_get(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_table(t[name], job_value(out, name))
+    Path(job_value(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
     rep = t["summary"]["reporting_year"]
     with step(job.logger, "drawing figures"):
-        fig_units_by_year(t["units_by_year"], t["units_yoy"], t["targets"], rep, _get(out, "fig_units"))
-        fig_units_by_term(t["units_by_term"], rep, _get(out, "fig_terms"))
-        fig_participants(t["participants"], rep, threshold, _get(out, "fig_participants"))
-        fig_schools(t["schools_phase"], rep, threshold, _get(out, "fig_schools"))
-        fig_targets(t["targets"], rep, threshold, _get(out, "fig_targets"))
-        fig_penetration_la(t["penetration_la"], t["penetration_region"], threshold, _get(out, "fig_penetration"))
-        fig_school_flows(t["flows"], rep, threshold, _get(out, "fig_flows"))
+        fig_units_by_year(t["units_by_year"], t["units_yoy"], t["targets"], rep, job_value(out, "fig_units"))
+        fig_units_by_term(t["units_by_term"], rep, job_value(out, "fig_terms"))
+        fig_participants(t["participants"], rep, threshold, job_value(out, "fig_participants"))
+        fig_schools(t["schools_phase"], rep, threshold, job_value(out, "fig_schools"))
+        fig_targets(t["targets"], rep, threshold, job_value(out, "fig_targets"))
+        fig_penetration_la(t["penetration_la"], t["penetration_region"], threshold, job_value(out, "fig_penetration"))
+        fig_school_flows(t["flows"], rep, threshold, job_value(out, "fig_flows"))
     if t["summary"]["attended_bookings_outside_years"]:
         job.logger.warning("%d attended bookings fall outside the configured delivery years and are not counted",
                            t["summary"]["attended_bookings_outside_years"])

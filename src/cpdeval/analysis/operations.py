@@ -29,7 +29,8 @@ import polars as pl
 
 from .. import display as d
 from ..calendar import financial_year_expr
-from .delivery import SOURCE, _get, _write, against_targets, reach_counts, reach_long
+from ..jobio import job_value, write_table
+from .delivery import SOURCE, against_targets, reach_counts, reach_long
 
 __all__ = [
     "ACTIVITY_LABEL", "partnership_names", "partnership_delivery", "practitioner_led", "booking_funnel",
@@ -380,15 +381,15 @@ def run_operations(job) -> None:
     from ..logs import step
 
     p = job.params
-    years = dict(_get(p, "years"))
-    threshold = int(_get(p, "disclosure_min_count", 5))
+    years = dict(job_value(p, "years"))
+    threshold = int(job_value(p, "disclosure_min_count", 5))
     inp = job.input
     with step(job.logger, "reading engagements, bookings, targets, partnerships and survey responses"):
-        eng = pl.read_parquet(_get(inp, "engagements"))
-        bookings = pl.read_parquet(_get(inp, "bookings"))
-        targets = pl.read_parquet(_get(inp, "targets"))
-        partnerships = pl.read_parquet(_get(inp, "partnerships"))
-        survey = pl.read_parquet(_get(inp, "survey_responses"))
+        eng = pl.read_parquet(job_value(inp, "engagements"))
+        bookings = pl.read_parquet(job_value(inp, "bookings"))
+        targets = pl.read_parquet(job_value(inp, "targets"))
+        partnerships = pl.read_parquet(job_value(inp, "partnerships"))
+        survey = pl.read_parquet(job_value(inp, "survey_responses"))
     try:
         instrument = load_instrument("practitioner_leader").definition
     except KeyError:
@@ -399,11 +400,11 @@ def run_operations(job) -> None:
     for name in OPERATIONS_OUTPUTS:
         if name.startswith("fig_") or name == "summary":
             continue
-        _write(t[name], _get(out, name))
-    Path(_get(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_table(t[name], job_value(out, name))
+    Path(job_value(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
     rep = t["summary"]["reporting_year"]
     with step(job.logger, "drawing figures"):
-        fig_partnership_targets(t["partnership_targets"], rep, _get(out, "fig_partnerships"))
-        fig_practitioner_led(t["practitioner_led"], rep, threshold, _get(out, "fig_practitioner"))
-        fig_funnel(t["funnel"], rep, threshold, _get(out, "fig_funnel"))
-        fig_leader_delivery(t["leader_delivery"], threshold, _get(out, "fig_leaders"))
+        fig_partnership_targets(t["partnership_targets"], rep, job_value(out, "fig_partnerships"))
+        fig_practitioner_led(t["practitioner_led"], rep, threshold, job_value(out, "fig_practitioner"))
+        fig_funnel(t["funnel"], rep, threshold, job_value(out, "fig_funnel"))
+        fig_leader_delivery(t["leader_delivery"], threshold, job_value(out, "fig_leaders"))

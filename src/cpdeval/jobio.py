@@ -1,0 +1,24 @@
+"""Small helpers stage functions share: read a job's named inputs or params, write a derived table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import polars as pl
+
+
+def job_value(obj: Any, name: str, default: Any = None) -> Any:
+    """``obj[name]`` or ``obj.name`` (a dict in tests, a Snakemake namedlist in a job), else ``default``."""
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        return default
+
+
+def write_table(df: pl.DataFrame, path: str | Path) -> None:
+    """Write a derived table as parquet (folders created; no statistics, so bytes are reproducible)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(path, statistics=False)
