@@ -23,6 +23,8 @@ rule engagement:
         regular_use=RUN.data["thresholds"].get("regular_use", {"min_years": 2, "of_last": 3}),
     log:
         f"logs/{RUN.year}/engagement.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/engagement.tsv",
     script:
         RUNNER
 
@@ -59,6 +61,8 @@ rule delivery_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/delivery_analysis.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/delivery_analysis.tsv",
     script:
         RUNNER
 
@@ -87,6 +91,8 @@ rule operations_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/operations_analysis.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/operations_analysis.tsv",
     script:
         RUNNER
 

@@ -23,6 +23,8 @@ rule ingest_targeted:
         stage="cpdeval.targeted:run_ingest",
     log:
         f"logs/{RUN.year}/ingest_targeted.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_targeted.tsv",
     script:
         RUNNER
 
@@ -60,6 +62,8 @@ rule targeted_analysis:
         allow_names=RUN.data["render"].get("allow_names", False),
     log:
         f"logs/{RUN.year}/targeted_analysis.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/targeted_analysis.tsv",
     script:
         RUNNER
 
