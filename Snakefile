@@ -38,6 +38,7 @@ include: "rules/link.smk"
 include: "rules/targeted.smk"
 include: "rules/surveys.smk"
 include: "rules/engagement.smk"
+include: "rules/attainment.smk"
 include: "rules/reports.smk"
 
 
