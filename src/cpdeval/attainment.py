@@ -32,6 +32,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from .jobio import job_value, write_table
+
 DEFAULT_MEASURES = ["pct_ebacc_2sci", "pct_5em", "sci_va"]
 MEASURE_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (% of pupils)",
                  "pct_5em": "5+ good GCSEs incl. English and maths (% of pupils)",
@@ -334,17 +336,6 @@ def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
 
 # --------------------------------------------------------------------------- stage
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _write(df: pl.DataFrame, path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(path, statistics=False)
-
-
 def attainment_tables(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.DataFrame | None,
                       school_year: pl.DataFrame, cfg: Mapping[str, Any], *, logger=None) -> dict:
     """Every table of the chapter (see :data:`OUTPUT_TABLES`) plus the fitted objects and a summary."""
@@ -416,37 +407,37 @@ def run_attainment(job) -> None:
     from .logs import step
 
     p, inp, out = job.params, job.input, job.output
-    years = dict(_get(p, "years"))
-    cfg = settings(_get(p, "attainment"), years.get("attainment") or [])
+    years = dict(job_value(p, "years"))
+    cfg = settings(job_value(p, "attainment"), years.get("attainment") or [])
     with step(job.logger, "reading attainment, register, lineage and school-year engagement"):
-        att = pl.read_parquet(_get(inp, "attainment"))
-        reg = pl.read_parquet(_get(inp, "schools"))
-        lin = pl.read_parquet(_get(inp, "lineage"))
-        sy = pl.read_parquet(_get(inp, "school_year"))
+        att = pl.read_parquet(job_value(inp, "attainment"))
+        reg = pl.read_parquet(job_value(inp, "schools"))
+        lin = pl.read_parquet(job_value(inp, "lineage"))
+        sy = pl.read_parquet(job_value(inp, "school_year"))
     with step(job.logger, f"attainment comparisons for {cfg['outcome_year']}"):
         t = attainment_tables(att, reg, lin, sy, cfg, logger=job.logger)
     for name in OUTPUT_TABLES:
-        _write(t[name], _get(out, name))
-    Path(_get(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True, default=str) + "\n",
+        write_table(t[name], job_value(out, name))
+    Path(job_value(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True, default=str) + "\n",
                                           encoding="utf-8")
     fitted = t["fitted"]
     with step(job.logger, "drawing figures"):
         es = t["event_study_result"]
         if es is not None:
             m = fitted["measure"]
-            est.event_study_plot(es, _get(out, "fig_event_study"),
+            est.event_study_plot(es, job_value(out, "fig_event_study"),
                                  units="pp" if m.startswith("pct_") else "",
                                  caption=f"Event study: {MEASURE_LABEL.get(m, m)} by year relative to the first "
                                          "academic year after first use, against the year before (school and year "
                                          "fixed effects, 95% intervals clustered by school).",
                                  source=SOURCE)
         else:
-            _placeholder_figure(_get(out, "fig_event_study"), "The event study could not be estimated for this year.")
+            _placeholder_figure(job_value(out, "fig_event_study"), "The event study could not be estimated for this year.")
         ps = fitted.get("scores") if fitted else None
         if ps is not None:
-            est.overlap_plot(ps, path=_get(out, "fig_overlap"),
+            est.overlap_plot(ps, path=job_value(out, "fig_overlap"),
                              caption="Propensity of using the programme in the window, from school "
                                      "characteristics: users above the axis, non-users below.",
                              source="Propensity model fitted to school characteristics (GIAS register, KS2)")
         else:
-            _placeholder_figure(_get(out, "fig_overlap"), "The propensity model could not be fitted.")
+            _placeholder_figure(job_value(out, "fig_overlap"), "The propensity model could not be fitted.")
