@@ -465,24 +465,11 @@ def fig_units_by_term(by_term: pl.DataFrame, reporting: str, path: str | Path) -
 
 def fig_participants(parts: pl.DataFrame, reporting: str, threshold: int, path: str | Path) -> Path:
     """Figure 2: distinct participants per financial year, stacked by role group."""
-    from ..figures import PALETTE, finding_title, new_figure, save_figure
+    from ..figures import finding_title, new_figure, save_figure
 
     fig, ax = new_figure("bar", height_cm=9.5)
-    years = sorted(parts["financial_year"].unique().to_list())
-    bottom = [0.0] * len(years)
-    hidden = 0
-    for g, colour in zip(ROLE_GROUPS, PALETTE):
-        vals = [parts.filter((pl.col("financial_year") == y) & (pl.col("role_group") == g))["participants"].sum()
-                for y in years]
-        vals, n = _suppress_small(vals, threshold)
-        hidden += n
-        ax.bar(years, vals, bottom=bottom, color=colour, label=ROLE_LABEL[g], width=0.65)
-        bottom = [b + v for b, v in zip(bottom, vals)]
-    totals = [parts.filter((pl.col("financial_year") == y) & (pl.col("role_group") == "all"))["participants"].sum()
-              for y in years]
-    for x, b, t in zip(years, bottom, totals):
-        ax.annotate(d.fmt_count(t) if t >= threshold else d.SUPPRESSED, (x, b), ha="center", va="bottom",
-                    fontsize=8.5, xytext=(0, 2), textcoords="offset points")
+    years, bottom, totals, hidden = _stacked_counts(ax, parts, "role_group", ROLE_GROUPS, ROLE_LABEL,
+                                                    "participants", threshold)
     ax.set_ylabel("Distinct participants")
     ax.yaxis.set_major_formatter(_count_formatter())
     ax.legend(loc="upper left", ncols=3)
@@ -504,6 +491,34 @@ def fig_participants(parts: pl.DataFrame, reporting: str, threshold: int, path: 
                        source=SOURCE, n={y: (t if t >= threshold else d.SUPPRESSED) for y, t in zip(years, totals)})
 
 
+def _stacked_counts(ax, frame: pl.DataFrame, group_col: str, groups: Sequence[str], labels: Mapping[str, str],
+                    value_col: str, threshold: int) -> tuple[list, list, list, int]:
+    """Stacked bars of a count per financial year by group, each year's total (group "all") written on top.
+
+    Counts below the threshold are drawn as zero (and counted in ``hidden``); a total below it shows "c".
+    Returns the years, the bar tops, the totals and the number of hidden segments.
+    """
+    from ..figures import PALETTE
+
+    years = sorted(frame["financial_year"].unique().to_list())
+    bottom = [0.0] * len(years)
+    hidden = 0
+
+    def count(y, g):
+        return frame.filter((pl.col("financial_year") == y) & (pl.col(group_col) == g))[value_col].sum()
+
+    for g, colour in zip(groups, PALETTE):
+        vals, n = _suppress_small([count(y, g) for y in years], threshold)
+        hidden += n
+        ax.bar(years, vals, bottom=bottom, color=colour, label=labels[g], width=0.65)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    totals = [count(y, "all") for y in years]
+    for x, b, t in zip(years, bottom, totals):
+        ax.annotate(d.fmt_count(t) if t >= threshold else d.SUPPRESSED, (x, b), ha="center", va="bottom",
+                    fontsize=8.5, xytext=(0, 2), textcoords="offset points")
+    return years, bottom, totals, hidden
+
+
 def _change_ratio_words(new: float, old: float) -> str:
     pct = 100 * (new - old) / old
     if d.round_half_away(pct) == 0:
@@ -513,23 +528,11 @@ def _change_ratio_words(new: float, old: float) -> str:
 
 def fig_schools(phases: pl.DataFrame, reporting: str, threshold: int, path: str | Path) -> Path:
     """Figure 3: distinct schools and colleges per financial year, stacked by reach phase."""
-    from ..figures import PALETTE, finding_title, new_figure, save_figure
+    from ..figures import finding_title, new_figure, save_figure
 
     fig, ax = new_figure("bar", height_cm=9.5)
-    years = sorted(phases["financial_year"].unique().to_list())
-    bottom = [0.0] * len(years)
-    hidden = 0
-    for p, colour in zip(REACH_PHASES, PALETTE):
-        vals = [phases.filter((pl.col("financial_year") == y) & (pl.col("phase") == p))["schools"].sum() for y in years]
-        vals, n = _suppress_small(vals, threshold)
-        hidden += n
-        ax.bar(years, vals, bottom=bottom, color=colour, label=PHASE_LABEL[p], width=0.65)
-        bottom = [b + v for b, v in zip(bottom, vals)]
-    totals = [phases.filter((pl.col("financial_year") == y) & (pl.col("phase") == "all"))["schools"].sum()
-              for y in years]
-    for x, b, t in zip(years, bottom, totals):
-        ax.annotate(d.fmt_count(t) if t >= threshold else d.SUPPRESSED, (x, b), ha="center", va="bottom",
-                    fontsize=8.5, xytext=(0, 2), textcoords="offset points")
+    years, bottom, totals, hidden = _stacked_counts(ax, phases, "phase", REACH_PHASES, PHASE_LABEL, "schools",
+                                                    threshold)
     ax.set_ylabel("Distinct schools and colleges")
     ax.yaxis.set_major_formatter(_count_formatter())
     ax.legend(loc="upper left", ncols=3, fontsize=8)
