@@ -245,7 +245,7 @@ def synthetic_year(tmp_path_factory):
     from cpdeval.link.stage import link_bookings
     from cpdeval.pseudonymise import resolve_key
 
-    synthetic = pytest.importorskip("cpdeval.synthetic")
+    from cpdeval import synthetic
     cfg = load_yaml(DEFAULT_CONFIG)
     root = tmp_path_factory.mktemp("synthetic")
     raw = root / "raw"
