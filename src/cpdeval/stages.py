@@ -96,7 +96,7 @@ def ingest_performance(job: Job) -> None:
 def ingest_surveys(job: Job) -> None:
     import polars as pl
 
-    from .contracts import IngestResult
+    from .contracts import IngestResult, concat_quarantine, load_contract
     from .ingest.surveys import read_survey
 
     accepted, quarantines, recs = [], [], []
@@ -106,13 +106,10 @@ def ingest_surveys(job: Job) -> None:
         accepted.append(long)
         quarantines.append(result.quarantine)
         recs.extend(result.reconciliation)
-    from .contracts import empty_quarantine, load_contract
-
     schema = load_contract("survey_responses").polars_schema
     table = pl.concat(accepted) if accepted else pl.DataFrame(schema=schema)
-    quarantine = pl.concat(quarantines) if quarantines else empty_quarantine()
-    _write(job, IngestResult(table, quarantine, recs), job.output.table, job.output.quarantine,
-           job.output.reconciliation, "survey responses")
+    _write(job, IngestResult(table, concat_quarantine(quarantines), recs), job.output.table,
+           job.output.quarantine, job.output.reconciliation, "survey responses")
 
 
 def ingest_reference(job: Job) -> None:
