@@ -39,6 +39,16 @@ def booking_file(tmp_path):
     return make
 
 
+def one_row(df, **eq):
+    """The single row of ``df`` whose columns equal ``eq`` (fails if there is not exactly one)."""
+    import polars as pl
+
+    for k, v in eq.items():
+        df = df.filter(pl.col(k) == v)
+    assert df.height == 1, eq
+    return df.row(0, named=True)
+
+
 def requires_real_data():
     return pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/real-data not beside the project")
 

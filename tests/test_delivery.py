@@ -12,7 +12,7 @@ from types import SimpleNamespace as NS
 import polars as pl
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, one_row
 from cpdeval.analysis.delivery import (DELIVERY_OUTPUTS, against_targets, participants_by_role, penetration,
                                        reach_counts, reach_long, school_flows, schools_by_phase, units_by_term,
                                        units_by_year, year_on_year)
@@ -28,13 +28,6 @@ def w():
     return world()
 
 
-def _row(df, **eq):
-    for k, v in eq.items():
-        df = df.filter(pl.col(k) == v)
-    assert df.height == 1, eq
-    return df.row(0, named=True)
-
-
 # --------------------------------------------------------------------------- hand-built world
 
 def test_units_per_year_term_and_provider(w):
@@ -42,62 +35,62 @@ def test_units_per_year_term_and_provider(w):
     assert ubt.height == 3 * 3 * 3                     # complete grid
     uby = units_by_year(ubt)
     assert uby["units"].to_list() == [6.5, 8.5, 2.0]
-    r = _row(uby, financial_year="2015-16")
+    r = one_row(uby, financial_year="2015-16")
     assert (r["units_national"], r["units_regional"], r["units_other"], r["terms_active"]) == (2.5, 4.0, 0.0, 3)
-    r = _row(uby, financial_year="2016-17")
+    r = one_row(uby, financial_year="2016-17")
     assert (r["units_national"], r["units_regional"], r["units_other"]) == (1.0, 6.0, 1.5)
     terms = ubt.group_by(["financial_year", "term"]).agg(pl.col("units").sum())
-    assert _row(terms, financial_year="2015-16", term="summer")["units"] == 2.0
-    assert _row(terms, financial_year="2015-16", term="autumn")["units"] == 4.0
-    assert _row(terms, financial_year="2015-16", term="spring")["units"] == 0.5
-    assert _row(terms, financial_year="2016-17", term="summer")["units"] == 3.0
-    assert _row(terms, financial_year="2016-17", term="autumn")["units"] == 3.5
-    assert _row(terms, financial_year="2017-18", term="autumn")["units"] == 0.0
-    assert _row(ubt, financial_year="2016-17", term="spring", provider="regional")["attendances"] == 1
-    assert _row(uby, financial_year="2017-18")["terms_active"] == 1
+    assert one_row(terms, financial_year="2015-16", term="summer")["units"] == 2.0
+    assert one_row(terms, financial_year="2015-16", term="autumn")["units"] == 4.0
+    assert one_row(terms, financial_year="2015-16", term="spring")["units"] == 0.5
+    assert one_row(terms, financial_year="2016-17", term="summer")["units"] == 3.0
+    assert one_row(terms, financial_year="2016-17", term="autumn")["units"] == 3.5
+    assert one_row(terms, financial_year="2017-18", term="autumn")["units"] == 0.0
+    assert one_row(ubt, financial_year="2016-17", term="spring", provider="regional")["attendances"] == 1
+    assert one_row(uby, financial_year="2017-18")["terms_active"] == 1
 
 
 def test_unique_participants_and_role_groups(w):
     reach = reach_counts(w[3])
-    r = _row(reach, financial_year="2015-16")
+    r = one_row(reach, financial_year="2015-16")
     # P4 only missed a booking (no-show); P2 was a technician in 2015-16
     assert (r["participants"], r["teachers"], r["technicians"], r["other_staff"]) == (4, 3, 1, 0)
-    r = _row(reach, financial_year="2016-17")
+    r = one_row(reach, financial_year="2016-17")
     # P2 became a teacher (latest booking); P7 is a teaching assistant
     assert (r["participants"], r["teachers"], r["technicians"], r["other_staff"]) == (5, 4, 0, 1)
-    assert _row(reach, financial_year="2017-18")["participants"] == 2
+    assert one_row(reach, financial_year="2017-18")["participants"] == 2
     parts = participants_by_role(reach)
-    assert _row(parts, financial_year="2016-17", role_group="all")["participants"] == 5
+    assert one_row(parts, financial_year="2016-17", role_group="all")["participants"] == 5
 
 
 def test_unique_schools_by_phase_add_up(w):
     reach = reach_counts(w[3])
-    r = _row(reach, financial_year="2015-16")
+    r = one_row(reach, financial_year="2015-16")
     assert (r["schools"], r["schools_primary"], r["schools_secondary"], r["attendances_without_school"]) == (2, 1, 1, 1)
-    r = _row(reach, financial_year="2016-17")
+    r = one_row(reach, financial_year="2016-17")
     assert (r["schools"], r["schools_primary"], r["schools_secondary"], r["schools_post16"], r["schools_special"],
             r["schools_priority"]) == (4, 2, 0, 1, 1, 1)
-    r = _row(reach, financial_year="2017-18")
+    r = one_row(reach, financial_year="2017-18")
     # all-through 100003 is secondary (once), and serves primary too for the targets
     assert (r["schools"], r["schools_secondary"], r["schools_all_through"], r["schools_serving_primary"],
             r["schools_serving_secondary"]) == (2, 2, 1, 1, 2)
     phases = schools_by_phase(reach)
     for y in YEARS:
         p = phases.filter(pl.col("financial_year") == y)
-        assert p.filter(pl.col("phase") != "all")["schools"].sum() == _row(p, phase="all")["schools"]
-    assert _row(phases, financial_year="2017-18", phase="primary")["schools_serving"] == 1
+        assert p.filter(pl.col("phase") != "all")["schools"].sum() == one_row(p, phase="all")["schools"]
+    assert one_row(phases, financial_year="2017-18", phase="primary")["schools_serving"] == 1
 
 
 def test_year_on_year_full_and_same_terms(w):
     yoy = year_on_year(units_by_term(w[3], YEARS))
-    r = _row(yoy, financial_year="2016-17", scope="all")
+    r = one_row(yoy, financial_year="2016-17", scope="all")
     assert r["change_full_pct"] == pytest.approx(100 * (8.5 - 6.5) / 6.5)
     assert r["equal_windows"] and r["fair_basis"] == "full year"
-    r = _row(yoy, financial_year="2017-18", scope="all")      # only summer delivered in 2017-18
+    r = one_row(yoy, financial_year="2017-18", scope="all")      # only summer delivered in 2017-18
     assert not r["equal_windows"] and r["common_terms"] == "summer"
     assert r["change_same_terms_pct"] == pytest.approx(100 * (2.0 - 3.0) / 3.0)
     assert r["fair_change_pct"] == r["change_same_terms_pct"]
-    r = _row(yoy, financial_year="2016-17", scope="other")     # no delivery before: no change
+    r = one_row(yoy, financial_year="2016-17", scope="other")     # no delivery before: no change
     assert r["change_full_pct"] is None
 
 
@@ -125,11 +118,11 @@ def test_seed_unequal_windows_2013_14():
     ubt = units_by_term(eng, ["2013-14", "2014-15"])
     uby = units_by_year(ubt)
     assert uby["units"].to_list() == [11971.0, 13772.0]
-    assert round(100 * _row(uby, financial_year="2013-14")["units_other"] / 11971) == 57
+    assert round(100 * one_row(uby, financial_year="2013-14")["units_other"] / 11971) == 57
     yoy = year_on_year(ubt)
-    allp = _row(yoy, scope="all")
+    allp = one_row(yoy, scope="all")
     assert allp["equal_windows"] and round(allp["fair_change_pct"], 1) == 15.0
-    reg = _row(yoy, scope="regional")
+    reg = one_row(yoy, scope="regional")
     assert reg["units_previous"] == 5188 and reg["terms_previous"] == "autumn, spring"
     assert not reg["equal_windows"] and round(reg["change_full_pct"]) == 165      # "more than doubled"
     assert reg["common_terms"] == "autumn, spring"
@@ -142,18 +135,18 @@ def test_against_targets_and_penetration(w):
     targets = pl.DataFrame({"financial_year": ["2016-17"] * 3, "scope": ["national"] * 3,
                             "metric": ["schools_primary", "post16", "units"], "target": [3.0, 1.0, 8.0]})
     t = against_targets(reach_long(reach), targets).filter(pl.col("financial_year") == "2016-17")
-    r = _row(t, metric="schools_primary")
+    r = one_row(t, metric="schools_primary")
     assert (r["reached"], r["target"], r["met"]) == (2, 3, False) and r["pct_of_target"] == pytest.approx(200 / 3)
-    assert _row(t, metric="post16")["met"] is True
-    assert _row(t, metric="units")["pct_of_target"] == pytest.approx(100 * 8.5 / 8)
-    assert _row(t, metric="technicians")["target"] is None
+    assert one_row(t, metric="post16")["met"] is True
+    assert one_row(t, metric="units")["pct_of_target"] == pytest.approx(100 * 8.5 / 8)
+    assert one_row(t, metric="technicians")["target"] is None
     region, la = penetration(eng, schools, lineage, "2016-17")
-    e = _row(region, region="England", reach_phase="all")
+    e = one_row(region, region="England", reach_phase="all")
     assert (e["eligible"], e["reached"]) == (5, 3)       # 100006 (independent) reached but not eligible
-    ne = _row(region, region="North East", reach_phase="secondary")
+    ne = one_row(region, region="North East", reach_phase="secondary")
     assert (ne["eligible"], ne["reached"], ne["pct"]) == (2, 0, 0.0)
-    assert _row(region, region="London", reach_phase="special")["pct"] == 100.0
-    assert _row(region, region="London", reach_phase="primary")["pct"] is None      # none eligible in 2016-17
+    assert one_row(region, region="London", reach_phase="special")["pct"] == 100.0
+    assert one_row(region, region="London", reach_phase="primary")["pct"] is None      # none eligible in 2016-17
     assert sorted((r["la_name"], r["eligible"], r["reached"]) for r in la.iter_rows(named=True)) == \
         [("Aville", 3, 1), ("Bborough", 2, 2)]
 
@@ -271,7 +264,7 @@ def seed_run(tmp_path_factory):
 
 def test_seed_figures_in_the_derived_tables(seed_run):
     _, outputs, _ = seed_run
-    reach = _row(pl.read_parquet(outputs["reach"]), financial_year="2015-16")
+    reach = one_row(pl.read_parquet(outputs["reach"]), financial_year="2015-16")
     assert (reach["participants"], reach["schools"], reach["technicians"]) == (12431, 4858, 790)
     assert reach["schools_primary"] + reach["schools_secondary"] + reach["schools_post16"] == 4858   # adds up
     t = pl.read_parquet(outputs["targets"]).filter(pl.col("financial_year") == "2015-16")
@@ -281,10 +274,10 @@ def test_seed_figures_in_the_derived_tables(seed_run):
     assert got["post16"] == (133, 200)
     assert got["schools_priority"] == (201, 250)
     assert got["schools"] == (4858, None)
-    assert round(_row(t, metric="schools_primary")["pct_of_target"], 1) == 118.7
+    assert round(one_row(t, metric="schools_primary")["pct_of_target"], 1) == 118.7
     units = pl.read_parquet(outputs["units_by_year"])["units"].to_list()
     assert units == [18147.0, 11971.0, 13772.0, 19969.0]
-    yoy = _row(pl.read_parquet(outputs["units_yoy"]), financial_year="2015-16", scope="all")
+    yoy = one_row(pl.read_parquet(outputs["units_yoy"]), financial_year="2015-16", scope="all")
     assert round(yoy["fair_change_pct"]) == 45
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace as NS
 import polars as pl
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, one_row
 from cpdeval.analysis.operations import (OPERATIONS_OUTPUTS, booking_funnel, leader_delivery, partnership_delivery,
                                          practitioner_led, run_operations)
 from cpdeval.engagement import reconcile_engagements
@@ -57,54 +57,47 @@ def w():
     return world()
 
 
-def _row(df, **eq):
-    for k, v in eq.items():
-        df = df.filter(pl.col(k) == v)
-    assert df.height == 1, eq
-    return df.row(0, named=True)
-
-
 def test_partnership_delivery_against_targets(w):
     pt = partnership_delivery(w[3], TARGETS, PARTNERSHIPS, YEARS)
-    r = _row(pt, financial_year="2015-16", partnership_id="P01", metric="units")
+    r = one_row(pt, financial_year="2015-16", partnership_id="P01", metric="units")
     assert (r["reached"], r["target"], r["met"], r["partnership_name"]) == (4.0, 5.0, False, "North Partnership")
     assert r["pct_of_target"] == pytest.approx(80.0)
-    assert _row(pt, financial_year="2015-16", partnership_id="P01", metric="schools")["reached"] == 2
+    assert one_row(pt, financial_year="2015-16", partnership_id="P01", metric="schools")["reached"] == 2
     assert pt.filter((pl.col("financial_year") == "2015-16") & (pl.col("partnership_id") == "P02")).height == 0  # no-show only
-    r = _row(pt, financial_year="2016-17", partnership_id="P02", metric="units")
+    r = one_row(pt, financial_year="2016-17", partnership_id="P02", metric="units")
     assert (r["reached"], r["met"], r["pct_of_target"]) == (4.0, True, 100.0)
-    r = _row(pt, financial_year="2016-17", partnership_id="P02", metric="participants")
+    r = one_row(pt, financial_year="2016-17", partnership_id="P02", metric="participants")
     assert (r["reached"], r["target"], r["met"]) == (2, 3, False)
-    assert _row(pt, financial_year="2016-17", partnership_id="P01", metric="units")["target"] is None
+    assert one_row(pt, financial_year="2016-17", partnership_id="P01", metric="units")["target"] is None
     assert "national" not in pt["partnership_id"].to_list()
 
 
 def test_practitioner_led_share(w):
     led = practitioner_led(w[3], PARTNERSHIPS)
-    r = _row(led, financial_year="2015-16", scope_type="all")
+    r = one_row(led, financial_year="2015-16", scope_type="all")
     # B04 has no record of who led it: out of the base
     assert (r["attendances"], r["attendances_known"], r["attendances_unknown"], r["units_known"], r["units_led"]) == \
         (5, 4, 1, 6.0, 0.0)
     assert r["pct_units_led"] == 0.0
-    r = _row(led, financial_year="2016-17", scope_type="all")
+    r = one_row(led, financial_year="2016-17", scope_type="all")
     assert (r["units_known"], r["units_led"]) == (8.5, 3.0) and r["pct_units_led"] == pytest.approx(300 / 8.5)
-    assert _row(led, financial_year="2016-17", scope="regional")["pct_units_led"] == pytest.approx(50.0)
-    r = _row(led, financial_year="2016-17", scope="P02")
+    assert one_row(led, financial_year="2016-17", scope="regional")["pct_units_led"] == pytest.approx(50.0)
+    r = one_row(led, financial_year="2016-17", scope="P02")
     assert r["pct_units_led"] == pytest.approx(75.0) and r["label"] == "City Partnership (P02)"
-    assert _row(led, financial_year="2016-17", scope="P01")["pct_units_led"] == 0.0
+    assert one_row(led, financial_year="2016-17", scope="P01")["pct_units_led"] == 0.0
 
 
 def test_booking_funnel(w):
     f = booking_funnel(w[0], YEARS)
-    r = _row(f, financial_year="2015-16", activity_type="all")
+    r = one_row(f, financial_year="2015-16", activity_type="all")
     assert (r["booked"], r["attended"], r["cancelled"], r["no_show"], r["not_cancelled"]) == (7, 5, 1, 1, 6)
     assert r["pct_attended"] == pytest.approx(500 / 7) and r["pct_no_show_of_expected"] == pytest.approx(100 / 6)
-    r = _row(f, financial_year="2015-16", activity_type="conference")
+    r = one_row(f, financial_year="2015-16", activity_type="conference")
     assert (r["booked"], r["attended"], r["cancelled"], r["pct_no_show_of_expected"]) == (2, 1, 1, 0.0)
-    r = _row(f, financial_year="2015-16", activity_type="network_meeting")
+    r = one_row(f, financial_year="2015-16", activity_type="network_meeting")
     assert (r["booked"], r["no_show"], r["pct_no_show_of_expected"]) == (1, 1, 100.0)
-    assert _row(f, financial_year="2015-16", activity_type="course")["pct_attended"] == 100.0
-    r = _row(f, financial_year="2017-18", activity_type="all")
+    assert one_row(f, financial_year="2015-16", activity_type="course")["pct_attended"] == 100.0
+    r = one_row(f, financial_year="2017-18", activity_type="all")
     assert (r["booked"], r["attended"], r["cancelled"], r["no_show"]) == (3, 2, 1, 0)
     assert f.filter(pl.col("activity_type") == "all")["booked"].sum() == w[0].height
 
@@ -116,9 +109,9 @@ def test_where_trained_leaders_delivered_multi_select():
     assert set(opts["respondents"]) == {6}                        # R7 did not answer; other instruments ignored
     assert dict(zip(opts["option"], opts["ticked"])) == {"own_school": 4, "network": 1, "other_partnerships": 2,
                                                          "intend_not_yet": 1, "none": 0}
-    assert _row(opts, option="own_school")["pct"] == pytest.approx(400 / 6)
+    assert one_row(opts, option="own_school")["pct"] == pytest.approx(400 / 6)
     assert opts["pct"].sum() > 100                                # several answers allowed
-    anyr = _row(ld, question="delivered_any")
+    anyr = one_row(ld, question="delivered_any")
     assert (anyr["ticked"], anyr["respondents"]) == (3, 5)        # "Cannot say" is not in the base
 
 
