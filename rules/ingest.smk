@@ -76,13 +76,9 @@ rule ingest_surveys:
 
 rule ingest_reference:
     input:
-        partnerships=optional(RUN.optional_input("partnerships")),
-        targets=optional(RUN.optional_input("targets")),
-        trained_leaders=optional(RUN.optional_input("trained_leaders")),
-        feedback_coded=optional(RUN.optional_input("feedback_coded")),
+        **{t: optional(RUN.optional_input(t)) for t in (*REFERENCE_TABLES, "feedback_coded")},
     output:
-        **{f"{t}_{k}": v for t in ("partnerships", "targets", "trained_leaders", "feedback_coded")
-           for k, v in ingested(t).items()},
+        **{f"{t}_{k}": v for t in (*REFERENCE_TABLES, "feedback_coded") for k, v in ingested(t).items()},
     params:
         pseudonymisation=config.get("pseudonymisation"),
         synthetic=RUN.is_synthetic,

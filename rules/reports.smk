@@ -1,7 +1,7 @@
 # Reports: the audit tables the methods chapter prints, provenance, and one rendered file per chapter.
 
 INGESTED_TABLES = ["bookings", "schools", "links", "attainment_ks4", "attainment_ks2", "survey_responses",
-                   "partnerships", "targets", "trained_leaders", "feedback_coded", *TARGETED_TABLES]
+                   *REFERENCE_TABLES, "feedback_coded", *TARGETED_TABLES]
 
 CHAPTER_INPUTS["methods"] = {
     "reconciliation": f"{DERIVED}/audit/reconciliation.parquet",

@@ -10,7 +10,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from cpdeval.attainment import descriptive_comparison, settings, user_groups, window_financial_years
+from cpdeval.attainment import compare_groups, series_exclusions, settings, user_groups, window_financial_years
+from cpdeval.config import load_yaml
+from cpdeval.errors import ConfigError
 
 
 def test_window_is_the_financial_years_ending_before_the_exams():
@@ -19,6 +21,34 @@ def test_window_is_the_financial_years_ending_before_the_exams():
     s = settings(None, ["2016-17", "2018-19", "2017-18"])
     assert s["outcome_year"] == "2018-19" and s["window_years"] == 3
     assert s["measures"] == ["pct_ebacc_2sci", "pct_5em", "sci_va"]
+    assert s["providers"] == ["national", "regional"] and s["comparisons"] == []
+
+
+def test_the_shipped_groups_file_parses_and_names_the_seed_figures():
+    s = settings(None, ["2018-19"], load_yaml("config/attainment_groups.yaml"))
+    sources = {c["source"] for c in s["comparisons"]}
+    assert {"seed 000 Fig 5", "seed 000 Fig 9", "seed 000 Fig 11"} <= sources
+    assert {f"seed 001 Fig {n}" for n in (8, 9, 10, 11, 12, 14)} <= sources
+    assert s["top_quartile"]["group"] == "att_q4" and s["dose_response"]["reference"] == "none"
+
+
+@pytest.mark.parametrize("defs, message", [
+    ({"groups": {"a": {"where": {"courses": {"min": 1}}}},
+      "comparisons": [{"id": "x", "key_stage": "ks4", "groups": ["a", "b"], "reference": "a",
+                       "measures": ["pct_5em"]}]}, "['b'] not defined"),
+    ({"groups": {"a": {"where": {"courses": {"min": 1}}}, "b": {"where": {"courses": {"max": 0}}}},
+      "comparisons": [{"id": "x", "key_stage": "ks3", "groups": ["a", "b"], "reference": "a",
+                       "measures": ["pct_5em"]}]}, "key_stage"),
+    ({"groups": {"a": {"where": {"courses": {"min": 1}}}, "b": {"where": {"courses": {"max": 0}}}},
+      "comparisons": [{"id": "x", "key_stage": "ks4", "groups": ["a", "b"], "reference": "c",
+                       "measures": ["pct_5em"]}]}, "reference"),
+    ({"groups": {"a": {"where": {"courses": {"min": 1}}}, "b": {"where": {"courses": {"max": 0}}}},
+      "comparisons": [{"id": "x", "key_stage": "ks4", "groups": ["a", "b"], "reference": "a",
+                       "measures": ["pct_5emm"]}]}, "measures"),
+])
+def test_bad_comparisons_stop_with_the_key(defs, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        settings(None, ["2018-19"], defs)
 
 
 def _sy(rows):
@@ -43,9 +73,6 @@ def test_user_groups_known_answer():
         101: "both", 102: "national_only", 103: "regional_only", 104: "none", 105: "none", 106: "none",
         107: "regional_only", 108: "national_only"}
     assert got[107]["units_window"] == 8.0 and got[105]["units_window"] == 0.0
-    # users' units [1, 3, 4, 5, 8]: quartile cuts 3, 4, 5; a value on a cut goes to the lower band
-    assert {k: v["intensity"] for k, v in got.items()} == {
-        101: "Q3", 102: "Q2", 103: "Q1", 104: "none", 105: "none", 106: "none", 107: "Q4", 108: "Q1"}
     assert got[104]["first_use_fy"] == "2015-16" and got[104]["treated_from"] == 2016
     assert got[107]["treated_from"] == 2017 and got[105]["treated_from"] is None
     assert g["user"].sum() == 5
@@ -59,7 +86,7 @@ def test_descriptive_comparison_known_answer():
         "pct_ebacc_2sci": [60.0, 70.0, 50.0, 40.0, 58.0, 66.0, 52.0, 99.0],
     })
     groups = pl.DataFrame({"school_key": [1, 2, 3, 4, 5], "group": ["both", "both", "none", "none", "none"]})
-    d = descriptive_comparison(panel, groups, "2018-19", 3, ["pct_ebacc_2sci"])
+    d = compare_groups(panel, groups, "2018-19", 3, ["pct_ebacc_2sci"])
 
     def cell(stat, group, weighting):
         r = d.filter((pl.col("stat") == stat) & (pl.col("group") == group) & (pl.col("weighting") == weighting))
@@ -107,18 +134,64 @@ def test_synthetic_year_naive_exceeds_did_and_did_covers_the_realised_effect(syn
         assert by[key]["ci_low"] <= effect <= by[key]["ci_high"], (key, effect, by[key])
     summary = json.loads((derived / "summary.json").read_text())
     assert summary["window_financial_years"] == ["2016-17", "2017-18", "2018-19"]
-    for fig in ("event_study", "overlap"):
+    for fig in ("event_study", "overlap", "dose_response", "sensitivity", "top_quartile"):
         assert (derived / "figures" / f"{fig}.png.json").exists()
     html = (synthetic_run / "reports" / "synthetic" / "attainment.html").read_text()
     assert "beyond the published method" in html and math.isfinite(effect)
 
 
-def test_descriptive_comparison_by_intensity_band():
+def test_synthetic_year_reproduces_every_configured_comparison(synthetic_run):
+    """Every comparison of the groups file has its rows, its figure and its section in the chapter; the group
+    counts add up within each partition; the dose-response and the sensitivity table are filled."""
+    derived = synthetic_run / "data" / "derived" / "synthetic" / "attainment"
+    summary = json.loads((derived / "summary.json").read_text())
+    cmp = pl.read_parquet(derived / "comparisons.parquet")
+    for c in summary["comparisons"]:
+        rows = cmp.filter(pl.col("comparison") == c["id"])
+        assert set(rows["group"]) == {*c["groups"], "all"}, c["id"]
+        assert set(rows["measure"]) <= set(c["measures"]) and rows.height, c["id"]
+        assert (derived / "figures" / f"{c['id']}.png.json").exists()
+    counts = pl.read_parquet(derived / "group_counts.parquet")
+    for phase in ("ks4", "ks2"):
+        n = dict(counts.filter(pl.col("phase") == phase).select("group", "n_schools").iter_rows())
+        users = n["any_course"]
+        assert n["both"] + n["national_only"] + n["regional_only"] == users
+        assert n["att_q1"] + n["att_q2"] + n["att_q3"] + n["att_q4"] == users
+        assert n["partnership_lead"] + n["other_users_not_lead"] == users
+        assert n["cpd_and_resources"] + n["cpd_only"] == users
+        assert sum(n[f"att_{b}"] for b in ("1", "2_3", "4_6", "7_10", "11_up")) == users
+        assert n["four_regular"] <= n["four_courses"] <= users and n["none"] + users == n["att_0"] + users
+    dose = pl.read_parquet(derived / "dose_response.parquet")
+    assert dose.filter(pl.col("is_reference"))["band"].unique().to_list() == ["none"]
+    assert pl.read_parquet(derived / "confounding.parquet").height == 8
+    html = (synthetic_run / "reports" / "synthetic" / "attainment.html").read_text()
+    for sec in ("sec-leads", "sec-trained", "sec-primary", "sec-resources", "sec-bands", "sec-quartiles",
+                "sec-secondary", "sec-top", "sec-strategic", "sec-dose", "sec-sensitivity"):
+        assert f'id="{sec}"' in html, sec
+    assert html.count("<img") >= len(summary["comparisons"]) + 5
+
+
+def test_nested_groups_count_a_school_in_each_and_once_in_all():
     panel = pl.DataFrame({"school_key": [1, 2, 3, 4], "year": [2018] * 4, "pupils": [100.0] * 4,
                           "pct_5em": [70.0, 60.0, 80.0, 50.0]})
-    groups = pl.DataFrame({"school_key": [1, 2, 3, 4], "group": ["both", "both", "national_only", "none"],
-                           "intensity": ["Q1", "Q1", "Q4", "none"]})
-    d = descriptive_comparison(panel, groups, "2018-19", 3, ["pct_5em"], by="intensity")
+    # school 3 is in both nested groups; school 4 is the reference
+    mem = pl.DataFrame({"school_key": [1, 2, 3, 3, 4], "group": ["any", "any", "any", "four", "none"]})
+    d = compare_groups(panel, mem, "2018-19", 3, ["pct_5em"], order=["none", "any", "four"], reference="none")
     lv = d.filter((pl.col("stat") == "level") & (pl.col("weighting") == "schools"))
-    got = dict(zip(lv["group"], lv["mean"]))
-    assert got == {"none": 50.0, "Q1": 65.0, "Q2": None, "Q3": None, "Q4": 80.0, "all": 65.0}
+    got = {r["group"]: (r["n_schools"], r["mean"], r["diff"]) for r in lv.iter_rows(named=True)}
+    assert got["any"] == (3, pytest.approx(70.0), None)         # the reference has one school: no difference
+    assert got["four"] == (1, pytest.approx(80.0), None)
+    assert got["all"] == (4, pytest.approx(65.0), None)          # school 3 once
+    assert got["none"] == (1, pytest.approx(50.0), None)
+    mem2 = pl.concat([mem, pl.DataFrame({"school_key": [2], "group": ["none"]})])
+    d2 = compare_groups(panel, mem2, "2018-19", 3, ["pct_5em"], order=["none", "any"], reference="none")
+    r = d2.filter((pl.col("stat") == "level") & (pl.col("weighting") == "schools") & (pl.col("group") == "any"))
+    assert r["diff"][0] == pytest.approx(70.0 - 55.0)          # [70, 60, 80] against [60, 50]
+
+
+def test_series_exclusions_count_missing_years():
+    panel = pl.DataFrame({"school_key": [1, 2, 3, 1, 2], "year": [2018, 2018, 2018, 2016, 2016],
+                          "pupils": [10.0, 10.0, None, 10.0, 10.0], "sci_va": [0.1, 0.2, None, 0.0, None]})
+    rows = {r["reason"].split(":")[0]: r["n_schools"] for r in series_exclusions(panel, "2018-19", 3, ["sci_va"], "ks4")}
+    assert rows == {"no sci_va in 2018-19 (suppressed, not published or not applicable)": 1,
+                    "no pupil count in the outcome year": 0, "no sci_va in 2016-17": 1}

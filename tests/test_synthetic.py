@@ -76,7 +76,8 @@ def _expected_paths(cfg: dict) -> set[str]:
         if f.name != "scales.yaml":
             paths.add(f"surveys/{_yaml(f)['name']}.csv")
     paths |= {"surveys/feedback_coded.csv", "reference/partnerships.csv", "reference/targets.csv",
-              "reference/trained_leaders.csv", "truth.json"}
+              "reference/trained_leaders.csv", "reference/strategic_judgements.csv",
+              "reference/resource_registrations.csv", "truth.json"}
     paths |= {f"targeted/{n}.csv" for n in ("targeted_schools", "ofsted_inspections", "maturity", "self_assessment",
                                              "case_outcomes", "monitoring")}
     return paths

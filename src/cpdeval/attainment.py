@@ -1,25 +1,29 @@
-"""Attainment chapter (issue #7): KS4 outcomes of schools that used the programme and schools that did not.
+"""Attainment chapter (issue #7): results of schools that used the programme and of schools that did not.
 
 Two parts, as in the chapter:
 
-* **as published** (seed 000 §3.4, Fig 5): four user groups (national only, regional only, both, none) by the
-  providers a school used in the window; the level of each outcome in the outcome year and its change over
-  the window, by group, pupil-weighted and as a mean of schools, with counts and 95% intervals;
+* **as published** (seed 000 Figs 5, 9, 11; seed 001 Figs 8-14): the comparisons of user groups listed in
+  ``config/attainment_groups.yaml`` (groups are rules on each school's use over the window, see
+  :mod:`cpdeval.attainment_groups`): the level of each outcome in the outcome year and its change over the
+  window, by group, pupil-weighted and as a mean of schools, with counts, 95% intervals and the difference
+  from the comparison's reference group; secondary schools from the KS4 tables, primary schools from KS2;
 * **beyond the published method** (seed 000 §8.8): the naive user/non-user difference against adjusted
   estimates (regression with controls, propensity-score matching and weighting, difference-in-differences on
-  the school panel), a balance table, an event study and an overlap figure.
+  the school panel), a balance table, an event study, an overlap figure, a dose-response by band of use and
+  a sensitivity analysis for unmeasured confounding (E-values).
 
 The window rule (``window_financial_years``): for outcome academic year ``Y0-Y1`` (exams in summer ``Y1``) the
 window is the ``window_years`` financial years that *end* (31 March ``Y1`` at the latest) before the outcome
 year's exams, i.e. FY ``Y0-Y1`` and the ``window_years - 1`` before it. For 2018-19 with 3 years:
 FY 2016-17, 2017-18, 2018-19. The change is the outcome year minus the academic year ``window_years - 1``
-earlier (2018-19 minus 2016-17), over schools with both years (a consistent series).
+earlier (2018-19 minus 2016-17), over schools with both years (a consistent series): the schools left out,
+and why, are counted in the ``exclusions`` table.
 
 For the panel, a school is treated from the academic year that starts after its first financial year of
 attended use (FY 2015-16 -> from 2016-17), as in :mod:`cpdeval.estimators`.
 
-Schools: state-funded mainstream KS4 rows (``rectype`` 1) not in the independent type group, followed by the
-lineage's ``school_key`` so an academy conversion keeps one series.
+Schools: state-funded mainstream rows of the performance tables (``rectype`` 1) not in the independent type
+group, followed by the lineage's ``school_key`` so an academy conversion keeps one series.
 """
 
 from __future__ import annotations
@@ -32,24 +36,33 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from .attainment_groups import DEFAULT_PROVIDERS, group_counts, group_membership, parse_group_rules, window_metrics
+from .errors import ConfigError
 from .jobio import job_value, write_table
 
 DEFAULT_MEASURES = ["pct_ebacc_2sci", "pct_5em", "sci_va"]
+DEFAULT_PRIMARY_MEASURES = ["pct_sci_ta_exp", "read_progress", "mat_progress"]
+DEFAULT_DEFINITIONS = "config/attainment_groups.yaml"
 MEASURE_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (% of pupils)",
                  "pct_5em": "5+ good GCSEs incl. English and maths (% of pupils)",
-                 "sci_va": "Science value added (score)"}
+                 "sci_va": "Science value added (score)",
+                 "att8": "Attainment 8 (score)", "p8": "Progress 8 (score)",
+                 "pct_triple_sci_entry": "Entered for triple science (% of pupils)",
+                 "pct_sci_ta_exp": "KS2 science teacher assessment, expected standard (% of pupils)",
+                 "pct_rwm_exp": "KS2 reading, writing and maths, expected standard (% of pupils)",
+                 "read_progress": "KS2 reading progress (score)", "mat_progress": "KS2 maths progress (score)"}
+KEY_STAGE_LABEL = {"ks4": "secondary (KS4)", "ks2": "primary (KS2)"}
 GROUPS = ["both", "national_only", "regional_only", "none"]
-BANDS = ["none", "Q1", "Q2", "Q3", "Q4"]
-GROUP_LABEL = {"both": "Both national and regional", "national_only": "National only",
-               "regional_only": "Regional only", "none": "No programme CPD"}
 CONTROLS = ["ks2_aps", "pct_fsm", "log_pupils", "urban"]
 CATEGORICAL = ["ofsted", "region", "type_group"]
 # the propensity model (matching, weighting, balance) uses numeric covariates only: with about a hundred
 # secondaries a year in the small synthetic year, region and type dummies leave empty cells after trimming
 PS_COVARIATES = ["ks2_aps", "pct_fsm", "log_pupils", "urban", "good_ofsted"]
 SOURCE = "DfE KS4 performance tables; GIAS register; programme booking records"
+SOURCE_KS = {"ks4": SOURCE, "ks2": "DfE KS2 performance tables; GIAS register; programme booking records"}
 
-OUTPUT_TABLES = ("panel", "groups", "descriptive", "descriptive_intensity", "estimates", "balance", "event_study", "evalues")
+OUTPUT_TABLES = ("panel", "groups", "window_metrics", "membership", "group_counts", "comparisons", "exclusions",
+                 "estimates", "dose_response", "balance", "event_study", "evalues", "confounding")
 
 
 def _fy_start(label: str) -> int:
@@ -66,24 +79,72 @@ def window_financial_years(outcome_year: str, window_years: int = 3) -> list[str
     return [_fy_label(s) for s in range(y0 - window_years + 1, y0 + 1)]
 
 
-def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str]) -> dict:
-    """The ``attainment:`` config section with its defaults filled in."""
+def check_comparisons(comparisons: Sequence[Mapping[str, Any]], rules: Mapping[str, Any]) -> list[dict]:
+    """The configured comparisons, checked (ids unique, groups defined, the reference among them)."""
+    out, seen = [], set()
+    for i, c in enumerate(comparisons or []):
+        where = f"attainment comparisons[{i}]"
+        cid = str(c.get("id") or "")
+        if not cid or not cid.replace("_", "").isalnum() or cid != cid.lower():
+            raise ConfigError(f"{where}.id: expected a lower-case identifier, got {c.get('id')!r}")
+        if cid in seen:
+            raise ConfigError(f"{where}.id: {cid!r} is used twice")
+        seen.add(cid)
+        if c.get("key_stage") not in ("ks2", "ks4"):
+            raise ConfigError(f"{where} ({cid}).key_stage: expected ks2 or ks4, got {c.get('key_stage')!r}")
+        groups = list(c.get("groups") or [])
+        if len(groups) < 2:
+            raise ConfigError(f"{where} ({cid}).groups: name at least two groups")
+        missing = [g for g in groups if g not in rules]
+        if missing:
+            raise ConfigError(f"{where} ({cid}).groups: {missing} not defined under groups")
+        if c.get("reference") not in groups:
+            raise ConfigError(f"{where} ({cid}).reference: must be one of its groups {groups}")
+        measures = list(c.get("measures") or [])
+        unknown = [m for m in measures if m not in MEASURE_LABEL]
+        if not measures or unknown:
+            raise ConfigError(f"{where} ({cid}).measures: unknown or none: {unknown or measures}")
+        out.append({"id": cid, "key_stage": c["key_stage"], "groups": groups, "reference": c["reference"],
+                    "measures": measures, "title": str(c.get("title") or cid), "source": str(c.get("source") or "")})
+    return out
+
+
+def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
+             definitions: Mapping[str, Any] | None = None) -> dict:
+    """The ``attainment:`` config section with its defaults filled in, and the groups and comparisons of the
+    definitions file (parsed and checked; none when ``definitions`` is not given)."""
     cfg = dict(cfg or {})
     years = sorted(attainment_years)
+    defs = dict(definitions or {})
+    rules = parse_group_rules(defs.get("groups") or {})
+    dose = dict(defs.get("dose_response") or {})
+    if dose:
+        bad = [g for g in dose.get("groups", []) if g not in rules]
+        if bad or dose.get("reference") not in dose.get("groups", []):
+            raise ConfigError(f"attainment dose_response: groups {bad} undefined or reference not among its groups")
+    top = dict(defs.get("top_quartile") or {})
+    if top and top.get("group") not in rules:
+        raise ConfigError(f"attainment top_quartile.group: no group named {top.get('group')!r}")
     return {"outcome_year": cfg.get("outcome_year") or years[-1],
             "window_years": int(cfg.get("window_years", 3)),
-            "measures": list(cfg.get("measures") or DEFAULT_MEASURES)}
+            "measures": list(cfg.get("measures") or DEFAULT_MEASURES),
+            "primary_measures": list(cfg.get("primary_measures") or DEFAULT_PRIMARY_MEASURES),
+            "providers": list(cfg.get("providers") or DEFAULT_PROVIDERS),
+            "groups": rules, "comparisons": check_comparisons(defs.get("comparisons") or [], rules),
+            "dose_response": dose, "top_quartile": top}
 
 
 # --------------------------------------------------------------------------- the school panel
 
 def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.DataFrame | None,
-                 measures: Sequence[str] = DEFAULT_MEASURES) -> pl.DataFrame:
+                 measures: Sequence[str] = DEFAULT_MEASURES, *, key_stage: str = "ks4",
+                 exclusions: list | None = None) -> pl.DataFrame:
     """One row per school_key and academic year: the measures (estimates with status ok), pupils, ks2_aps and
     the register controls. Where two URNs of one key report in the same year, the one with more pupils wins.
+    ``exclusions``, when given, receives a row per academic year and reason for result rows left out.
     """
     keep = sorted(set(measures) | {"pupils", "ks2_aps"})
-    a = attainment.filter((pl.col("key_stage") == "ks4") & (pl.col("rectype") == 1)
+    a = attainment.filter((pl.col("key_stage") == key_stage) & (pl.col("rectype") == 1)
                           & (pl.col("bound") == "estimate") & (pl.col("status") == "ok")
                           & pl.col("measure").is_in(keep) & pl.col("value").is_not_null())
     wide = (a.group_by(["urn", "academic_year", "measure"]).agg(pl.col("value").first())
@@ -94,15 +155,27 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
     reg = register.select("urn", "la_code", "pct_fsm", pl.col("pupils").alias("pupils_register"), "urban_rural",
                           "ofsted_rating", "region", "type_group", "status")
     indep = reg.filter(pl.col("type_group").fill_null("").str.contains("(?i)independent"))["urn"]
+    dropped_indep = wide.filter(pl.col("urn").is_in(indep.implode()))
     wide = wide.filter(~pl.col("urn").is_in(indep.implode()))
     if lineage is not None and lineage.height:
         wide = wide.join(lineage.select("urn", "school_key"), on="urn", how="left")
         wide = wide.with_columns(pl.coalesce("school_key", "urn").alias("school_key"))
     else:
         wide = wide.with_columns(school_key=pl.col("urn"))
+    n_before = wide.group_by("academic_year").len()
     wide = (wide.sort(["school_key", "academic_year", "pupils", "urn"], descending=[False, False, True, False],
                       nulls_last=True)
             .unique(["school_key", "academic_year"], keep="first", maintain_order=True))
+    if exclusions is not None:
+        merged = n_before.join(wide.group_by("academic_year").len(), on="academic_year", suffix="_after")
+        for ay, n in dropped_indep.group_by("academic_year").len().sort("academic_year").iter_rows():
+            exclusions.append({"key_stage": key_stage, "academic_year": ay, "measure": None,
+                               "reason": "independent school", "n_schools": int(n)})
+        for ay, n0, n1 in merged.sort("academic_year").iter_rows():
+            if n0 > n1:
+                exclusions.append({"key_stage": key_stage, "academic_year": ay, "measure": None,
+                                   "reason": "second URN of one school in a year (the larger cohort kept)",
+                                   "n_schools": int(n0 - n1)})
     # register controls: one row per key, preferring an open establishment, then the newest URN
     if lineage is not None and lineage.height:
         reg = reg.join(lineage.select("urn", "school_key"), on="urn", how="left")
@@ -117,6 +190,7 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
     panel = wide.drop("urn").join(reg, on="school_key", how="left")
     pupils = pl.coalesce(pl.col("pupils"), pl.col("pupils_register").cast(pl.Float64))
     return (panel.with_columns(
+        key_stage=pl.lit(key_stage),
         year=pl.col("academic_year").str.slice(0, 4).cast(pl.Int64),
         log_pupils=pl.when(pupils > 0).then(pupils.log()).otherwise(None),
         urban=pl.when(pl.col("urban_rural").is_null()).then(None)
@@ -129,19 +203,18 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
         .sort(["school_key", "academic_year"]))
 
 
-# --------------------------------------------------------------------------- groups
+# --------------------------------------------------------------------------- users and first use
 
 def user_groups(school_year: pl.DataFrame, schools: pl.DataFrame | Sequence[int], outcome_year: str,
                 window_years: int = 3) -> pl.DataFrame:
-    """User group and intensity band of each school for the window before ``outcome_year``.
+    """Provider group, user flag and first use of each school for the window before ``outcome_year``.
 
     ``schools``: the school keys to classify (a frame with ``school_key`` or a list). Group: ``both`` (units
     from the national and the regional parts in the window), ``national_only``, ``regional_only``, ``none``
-    (no national or regional units; other providers only count as none). ``units_window``: all attended units
-    in the window. ``intensity``: quartile of ``units_window`` among users (Q1 lowest; cut points at the 25th,
-    50th and 75th percentiles of users, linear interpolation; a value on a cut point goes to the lower band),
-    ``none`` for non-users. ``first_use_fy``/``treated_from``: first financial year of use in the data and the
-    academic year (start year) from which the school counts as treated in the panel.
+    (no national or regional units; other providers only count as none). ``user``: any programme CPD in the
+    window (the treatment of the adjusted estimates). ``units_window``: all attended units in the window.
+    ``first_use_fy``/``treated_from``: first financial year of use in the data and the academic year (start
+    year) from which the school counts as treated in the panel.
     """
     keys = schools["school_key"] if isinstance(schools, pl.DataFrame) else pl.Series("school_key", list(schools))
     keys = pl.DataFrame({"school_key": keys.unique().sort().cast(pl.Int64)})
@@ -159,19 +232,11 @@ def user_groups(school_year: pl.DataFrame, schools: pl.DataFrame | Sequence[int]
                        .when(regl).then(pl.lit("regional_only")).otherwise(pl.lit("none")))
     g = g.with_columns(user=pl.col("group") != "none",
                        treated_from=pl.col("first_use_fy").str.slice(0, 4).cast(pl.Int64) + 1)
-    used = g.filter(pl.col("user"))["units_window"].to_numpy()
-    if used.size:
-        cuts = np.quantile(used, [0.25, 0.5, 0.75])
-        band = np.searchsorted(cuts, g["units_window"].to_numpy(), side="left") + 1
-        g = g.with_columns(intensity=pl.when(pl.col("user")).then(pl.Series([f"Q{b}" for b in band]))
-                           .otherwise(pl.lit("none")))
-    else:
-        g = g.with_columns(intensity=pl.lit("none"))
     return g.select("school_key", "group", "user", "units_national", "units_regional", "units_window",
-                    "intensity", "first_use_fy", "treated_from")
+                    "first_use_fy", "treated_from")
 
 
-# --------------------------------------------------------------------------- descriptive comparison
+# --------------------------------------------------------------------------- comparisons as published
 
 def _mean_ci(y: np.ndarray, w: np.ndarray | None, level: float = 0.95) -> tuple[float, float, float]:
     """Mean (weighted when w is given) and a t interval on n-1 df; linearised variance for the weighted mean."""
@@ -192,18 +257,24 @@ def _mean_ci(y: np.ndarray, w: np.ndarray | None, level: float = 0.95) -> tuple[
     return m, m - t * se, m + t * se
 
 
-def descriptive_comparison(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str, window_years: int = 3,
-                           measures: Sequence[str] = DEFAULT_MEASURES, *, by: str = "group") -> pl.DataFrame:
-    """Level in the outcome year and change over the window, by group and overall ("all"), per measure.
+COMPARISON_SCHEMA = {"measure": pl.Utf8, "stat": pl.Utf8, "group": pl.Utf8, "weighting": pl.Utf8,
+                     "n_schools": pl.Int64, "n_pupils": pl.Int64, "mean": pl.Float64, "ci_low": pl.Float64,
+                     "ci_high": pl.Float64, "diff": pl.Float64, "diff_ci_low": pl.Float64,
+                     "diff_ci_high": pl.Float64}
 
-    ``by``: ``group`` (the four user groups) or ``intensity`` (none and the quartiles of units among users, as
-    in seed 001 Fig 11); the output column is ``group`` either way, and differences are from ``none``.
 
-    One row per measure x stat (``level``/``change``) x group x weighting (``schools``: mean of schools;
-    ``pupils``: pupil-weighted by the outcome year's KS4 pupils). ``n_schools``, ``n_pupils``, ``mean`` with a
-    95% t interval, and for user groups the difference from ``none`` (``diff``, ``diff_ci_low/high``, Welch
-    interval from :func:`cpdeval.estimators.naive_difference`). The change uses the schools with the measure
-    in both the outcome year and the base year (``window_years - 1`` earlier).
+def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: str, window_years: int = 3,
+                   measures: Sequence[str] = DEFAULT_MEASURES, *, order: Sequence[str] = GROUPS,
+                   reference: str = "none") -> pl.DataFrame:
+    """Level in the outcome year and change over the window, by group and over all of them ("all"), per measure.
+
+    ``membership``: ``school_key, group`` (a school may be in several groups: nested groups are allowed).
+    One row per measure x stat (``level``/``change``) x group (``order``, then ``all``) x weighting
+    (``schools``: mean of schools; ``pupils``: weighted by the outcome year's pupils): ``n_schools``,
+    ``n_pupils``, ``mean`` with a 95% t interval, and for groups other than the reference the difference from
+    ``reference`` (``diff`` with a Welch interval from :func:`cpdeval.estimators.naive_difference`; a school in
+    both groups counts in each). The change uses the schools with the measure in both the outcome year and the
+    base year (``window_years - 1`` earlier). "all" counts each school once.
     """
     from .estimators import naive_difference
 
@@ -211,6 +282,7 @@ def descriptive_comparison(panel: pl.DataFrame, groups: pl.DataFrame, outcome_ye
     base_year = y0 - (window_years - 1)
     cur = panel.filter(pl.col("year") == y0)
     base = panel.filter(pl.col("year") == base_year)
+    mem = membership.select("school_key", "group").filter(pl.col("group").is_in(list(order)))
     rows = []
     for m in measures:
         if m not in panel.columns:
@@ -220,32 +292,53 @@ def descriptive_comparison(panel: pl.DataFrame, groups: pl.DataFrame, outcome_ye
                .join(base.select("school_key", pl.col(m).alias("y0")), on="school_key", how="inner")
                .select("school_key", "pupils", (pl.col("y1") - pl.col("y0")).alias("y")))
         for stat, frame in (("level", lvl), ("change", chg)):
-            f = (frame.join(groups.select("school_key", pl.col(by).alias("group")), on="school_key", how="inner")
-                 .filter(pl.col("y").is_not_null() & pl.col("y").is_not_nan() & pl.col("pupils").is_not_null()
-                         & (pl.col("pupils") > 0)))
-            for grp in (GROUPS if by == "group" else BANDS) + ["all"]:
-                sub = f if grp == "all" else f.filter(pl.col("group") == grp)
+            valid = frame.filter(pl.col("y").is_not_null() & pl.col("y").is_not_nan() & pl.col("pupils").is_not_null()
+                                 & (pl.col("pupils") > 0))
+            f = valid.join(mem, on="school_key", how="inner")
+            ref = f.filter(pl.col("group") == reference)
+            for grp in [*order, "all"]:
+                sub = f.unique("school_key", keep="first", maintain_order=True) if grp == "all" \
+                    else f.filter(pl.col("group") == grp)
                 y, w = sub["y"].to_numpy().astype(float), sub["pupils"].to_numpy().astype(float)
                 for weighting in ("schools", "pupils"):
                     mean, lo, hi = _mean_ci(y, w if weighting == "pupils" else None)
                     d = (math.nan, math.nan, math.nan)
-                    if grp not in ("none", "all"):
-                        pair = f.filter(pl.col("group").is_in([grp, "none"])).with_columns(
-                            t=pl.col("group") == grp)
-                        n1 = int(pair["t"].sum())
-                        if n1 >= 2 and pair.height - n1 >= 2:
-                            r = naive_difference(pair, "y", "t", weight="pupils" if weighting == "pupils" else None)
-                            d = (r.estimate, r.ci_low, r.ci_high)
+                    if grp not in (reference, "all") and sub.height >= 2 and ref.height >= 2:
+                        pair = pl.concat([sub.with_columns(t=pl.lit(True)), ref.with_columns(t=pl.lit(False))])
+                        r = naive_difference(pair, "y", "t", weight="pupils" if weighting == "pupils" else None)
+                        d = (r.estimate, r.ci_low, r.ci_high)
                     rows.append({"measure": m, "stat": stat, "group": grp, "weighting": weighting,
                                  "n_schools": int(sub.height), "n_pupils": int(w.sum()) if w.size else 0,
                                  "mean": mean, "ci_low": lo, "ci_high": hi,
                                  "diff": d[0], "diff_ci_low": d[1], "diff_ci_high": d[2]})
-    schema = {"measure": pl.Utf8, "stat": pl.Utf8, "group": pl.Utf8, "weighting": pl.Utf8, "n_schools": pl.Int64,
-              "n_pupils": pl.Int64, "mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-              "diff": pl.Float64, "diff_ci_low": pl.Float64, "diff_ci_high": pl.Float64}
-    out = pl.DataFrame(rows, schema=schema, orient="row")
+    out = pl.DataFrame(rows, schema=COMPARISON_SCHEMA, orient="row")
     return out.with_columns(pl.col(c).fill_nan(None) for c in ("mean", "ci_low", "ci_high", "diff", "diff_ci_low",
                                                                 "diff_ci_high"))
+
+
+def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int, measures: Sequence[str],
+                      key_stage: str) -> list[dict]:
+    """Schools with results in the outcome year left out of a measure's level or change, by reason."""
+    y0 = _fy_start(outcome_year)
+    base_year = y0 - (window_years - 1)
+    cur = panel.filter(pl.col("year") == y0)
+    base_keys = panel.filter(pl.col("year") == base_year)
+    rows = []
+    for m in measures:
+        if m not in panel.columns:
+            continue
+        has = cur.filter(pl.col(m).is_not_null() & pl.col(m).is_not_nan())
+        with_base = base_keys.filter(pl.col(m).is_not_null() & pl.col(m).is_not_nan())["school_key"]
+        no_pupils = has.filter(pl.col("pupils").is_null() | (pl.col("pupils") <= 0)).height
+        no_base = has.filter(~pl.col("school_key").is_in(with_base.implode())).height
+        for reason, n in ((f"no {m} in {outcome_year} (suppressed, not published or not applicable)",
+                           cur.height - has.height),
+                          ("no pupil count in the outcome year", no_pupils),
+                          (f"no {m} in {_fy_label(base_year)}: left out of the change (no consistent series)",
+                           no_base)):
+            rows.append({"key_stage": key_stage, "academic_year": outcome_year, "measure": m, "reason": reason,
+                         "n_schools": int(n)})
+    return rows
 
 
 # --------------------------------------------------------------------------- adjusted estimates
@@ -255,8 +348,7 @@ def cross_section(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str) 
     y0 = _fy_start(outcome_year)
     need = sorted(set(CONTROLS) | set(PS_COVARIATES) | set(CATEGORICAL))
     return (panel.filter(pl.col("year") == y0).drop_nulls(need)
-            .join(groups.select("school_key", "group", "user", "intensity", "units_window"), on="school_key",
-                  how="inner")
+            .join(groups.select("school_key", "group", "user", "units_window"), on="school_key", how="inner")
             .with_columns(user=pl.col("user").cast(pl.Int64)))
 
 
@@ -334,20 +426,116 @@ def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
     return pl.concat(frames, how="diagonal_relaxed")
 
 
+def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, dose: Mapping[str, Any],
+                        measures: Sequence[str], *, logger=None) -> pl.DataFrame:
+    """Adjusted differences of each band of use from the reference band (regression with the chapter's controls,
+    errors clustered by local authority), one block of rows per measure; ``joint_p`` (all bands equal the
+    reference) and ``equal_p`` (the using bands equal each other) repeat on each row of a block."""
+    from . import estimators as est
+
+    schema = {"measure": pl.Utf8, "band": pl.Utf8, "n": pl.Int64, "mean": pl.Float64, "estimate": pl.Float64,
+              "std_error": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
+              "smd": pl.Float64, "smd_ci_low": pl.Float64, "smd_ci_high": pl.Float64, "is_reference": pl.Boolean,
+              "joint_p": pl.Float64, "equal_p": pl.Float64}
+    if not dose:
+        return pl.DataFrame(schema=schema)
+    bands = list(dose["groups"])
+    mem = membership.filter(pl.col("group").is_in(bands))
+    twice = mem.group_by("school_key").len().filter(pl.col("len") > 1)
+    if twice.height:
+        raise ConfigError(f"attainment dose_response: bands must not overlap; {twice.height} school(s) are in two "
+                          f"of {bands}")
+    cs = cross_section_.join(mem.rename({"group": "band"}), on="school_key", how="inner")
+    frames = []
+    for m in measures:
+        if m not in cs.columns:
+            continue
+        r = _safe(logger, f"dose-response for {m}", lambda: est.dose_response(
+            cs, m, "band", CONTROLS, reference_band=dose["reference"], categorical=CATEGORICAL, cluster="la_code",
+            order=bands))
+        if r is not None:
+            frames.append(r.table.with_columns(measure=pl.lit(m), joint_p=pl.lit(r.joint_p, dtype=pl.Float64),
+                                               equal_p=pl.lit(r.equal_p, dtype=pl.Float64)))
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).select(list(schema))
+
+
+def sensitivity(fitted: Mapping[str, Any], *, logger=None) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
+    """E-values of the regression, weighting and DiD estimates of the first measure; the confounding table
+    (confounder strengths needed to explain away) and the E-value object of the headline estimate (DiD,
+    else regression) for the sensitivity figure."""
+    from . import estimators as est
+
+    rows, head = [], None
+    for key in ("regression", "ipw_att", "did_etwfe"):
+        r = fitted.get(key) if fitted else None
+        if r is None:
+            continue
+        ev = _safe(logger, f"E-value for {key}", lambda: est.e_value_from_estimate(r))
+        if ev is None:
+            continue
+        rows.append({"measure": fitted["measure"], "method_key": key, "e_value": float(ev.e_value),
+                     "e_value_ci": None if ev.e_value_ci is None else float(ev.e_value_ci)})
+        if key == "did_etwfe" or head is None:
+            head = (key, ev)
+    evalues = pl.DataFrame(rows, schema={"measure": pl.Utf8, "method_key": pl.Utf8, "e_value": pl.Float64,
+                                         "e_value_ci": pl.Float64})
+    conf = pl.DataFrame(schema={"method_key": pl.Utf8, "rr_eu": pl.Float64, "rr_ud_estimate": pl.Float64,
+                                "rr_ud_ci": pl.Float64})
+    if head is not None:
+        conf = est.confounding_table(head[1]).select(pl.lit(head[0]).alias("method_key"), pl.all())
+    return evalues, conf, head
+
+
 # --------------------------------------------------------------------------- stage
 
-def attainment_tables(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.DataFrame | None,
-                      school_year: pl.DataFrame, cfg: Mapping[str, Any], *, logger=None) -> dict:
-    """Every table of the chapter (see :data:`OUTPUT_TABLES`) plus the fitted objects and a summary."""
+def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[str, Any], *, logger=None) -> dict:
+    """Every table of the chapter (see :data:`OUTPUT_TABLES`) plus the fitted objects and a summary.
+
+    ``inputs``: ``attainment_ks4``, ``attainment_ks2``, ``schools`` (register), ``lineage``, ``school_year``,
+    ``engagements`` and the optional reference tables ``partnerships``, ``trained_leaders``, ``judgements``,
+    ``registrations`` (None or empty when not configured).
+    """
     from . import estimators as est
 
     s = cfg
-    panel = school_panel(attainment, register, lineage, s["measures"])
-    groups = user_groups(school_year, panel, s["outcome_year"], s["window_years"])
-    desc = descriptive_comparison(panel, groups, s["outcome_year"], s["window_years"], s["measures"])
-    desc_int = descriptive_comparison(panel, groups, s["outcome_year"], s["window_years"], s["measures"],
-                                      by="intensity")
-    estimates, fitted = adjusted_estimates(panel, groups, s["outcome_year"], s["measures"], logger=logger)
+    oy, wy = s["outcome_year"], s["window_years"]
+    lineage, register = inputs.get("lineage"), inputs["schools"]
+    excl: list[dict] = []
+    ks_measures = {"ks4": list(dict.fromkeys([*s["measures"], *(m for c in s["comparisons"] if c["key_stage"] == "ks4"
+                                                               for m in c["measures"])])),
+                   "ks2": list(dict.fromkeys([*s["primary_measures"], *(m for c in s["comparisons"]
+                                                                       if c["key_stage"] == "ks2" for m in c["measures"])]))}
+    panels = {ks: school_panel(inputs[f"attainment_{ks}"], register, lineage, ks_measures[ks], key_stage=ks,
+                               exclusions=excl) for ks in ("ks4", "ks2")}
+    panel = panels["ks4"]
+    win = window_financial_years(oy, wy)
+    all_keys = pl.concat([p.select("school_key") for p in panels.values()]).unique()
+    metrics = window_metrics(all_keys, inputs["engagements"], win, providers=s["providers"], lineage=lineage,
+                             partnerships=inputs.get("partnerships"), trained_leaders=inputs.get("trained_leaders"),
+                             judgements=inputs.get("judgements"), registrations=inputs.get("registrations"))
+    rules = s["groups"]
+    membership, counts, comparisons = [], [], []
+    for ks, p in panels.items():
+        keys = p.filter(pl.col("year") == _fy_start(oy)).select("school_key").unique()
+        mem = group_membership(metrics.filter(pl.col("school_key").is_in(keys["school_key"].implode())), rules)
+        membership.append(mem.with_columns(key_stage=pl.lit(ks)))
+        counts.append(group_counts(mem, rules, ks))
+        excl += series_exclusions(p, oy, wy, ks_measures[ks], ks)
+    membership = pl.concat(membership)
+    for c in s["comparisons"]:
+        mem = membership.filter(pl.col("key_stage") == c["key_stage"])
+        comparisons.append(compare_groups(panels[c["key_stage"]], mem, oy, wy, c["measures"], order=c["groups"],
+                                          reference=c["reference"])
+                           .select(pl.lit(c["id"]).alias("comparison"), pl.lit(c["key_stage"]).alias("key_stage"),
+                                   pl.all()))
+    comparisons = (pl.concat(comparisons) if comparisons else
+                   pl.DataFrame(schema={"comparison": pl.Utf8, "key_stage": pl.Utf8, **COMPARISON_SCHEMA}))
+    groups = user_groups(inputs["school_year"], panel, oy, wy)
+    estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], logger=logger)
+    dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
+                               s["dose_response"], s["measures"], logger=logger)
     bal = _safe(logger, "balance table", lambda: balance(fitted)) if fitted else None
     es = None
     if fitted:
@@ -357,26 +545,21 @@ def attainment_tables(attainment: pl.DataFrame, register: pl.DataFrame, lineage:
     es_table = pl.DataFrame()
     if es is not None:
         es_table = es.table if isinstance(getattr(es, "table", None), pl.DataFrame) else pl.DataFrame()
-    ev_rows = []
-    for key in ("regression", "ipw_att", "did_etwfe"):
-        r = fitted.get(key) if fitted else None
-        if r is None:
-            continue
-        ev = _safe(logger, f"E-value for {key}", lambda: est.e_value_from_estimate(r))
-        if ev is not None:
-            ev_rows.append({"measure": fitted["measure"], "method_key": key, "e_value": float(ev.e_value),
-                            "e_value_ci": float(ev.e_value_ci)})
-    evalues = pl.DataFrame(ev_rows, schema={"measure": pl.Utf8, "method_key": pl.Utf8, "e_value": pl.Float64,
-                                            "e_value_ci": pl.Float64})
-    g_out = groups.join(panel.filter(pl.col("year") == _fy_start(s["outcome_year"]))
-                        .select("school_key", pl.lit(True).alias("in_outcome_year")), on="school_key", how="left")
-    summary = {"outcome_year": s["outcome_year"], "window_years": s["window_years"],
-               "window_financial_years": window_financial_years(s["outcome_year"], s["window_years"]),
-               "base_year": _fy_label(_fy_start(s["outcome_year"]) - (s["window_years"] - 1)),
-               "measures": s["measures"], "first_measure": fitted.get("measure") if fitted else None,
+    evalues, confounding, head_ev = sensitivity(fitted, logger=logger)
+    in_oy = panel.filter(pl.col("year") == _fy_start(oy)).select("school_key").unique()
+    summary = {"outcome_year": oy, "window_years": wy, "window_financial_years": win,
+               "base_year": _fy_label(_fy_start(oy) - (wy - 1)),
+               "measures": s["measures"], "primary_measures": s["primary_measures"], "providers": s["providers"],
+               "first_measure": fitted.get("measure") if fitted else None,
                "n_schools_panel": int(panel["school_key"].n_unique()),
-               "n_schools_outcome_year": int(g_out["in_outcome_year"].fill_null(False).sum()),
+               "n_schools_outcome_year": int(in_oy.height),
+               "n_schools_outcome_year_ks2": int(panels["ks2"].filter(pl.col("year") == _fy_start(oy)).height),
                "panel_years": sorted(panel["academic_year"].unique().to_list()),
+               "comparisons": s["comparisons"], "dose_response": s["dose_response"],
+               "top_quartile": s["top_quartile"],
+               "group_labels": {g: r.label for g, r in rules.items()},
+               "group_rules": {g: r.describe({k: v.label for k, v in rules.items()}) for g, r in rules.items()},
+               "sensitivity_method": head_ev[0] if head_ev else None,
                "propensity_auc": None, "pretrend_p": None}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
@@ -386,58 +569,43 @@ def attainment_tables(attainment: pl.DataFrame, register: pl.DataFrame, lineage:
         fitted["scores"] = ps
         if ps is not None:
             summary["propensity_auc"] = float(ps.auc)
-    return {"panel": panel, "groups": groups, "descriptive": desc, "descriptive_intensity": desc_int,
-            "estimates": estimates,
+    return {"panel": pl.concat([panel, panels["ks2"]], how="diagonal_relaxed"), "groups": groups,
+            "window_metrics": metrics, "membership": membership, "group_counts": pl.concat(counts),
+            "comparisons": comparisons,
+            "exclusions": pl.DataFrame(excl, schema={"key_stage": pl.Utf8, "academic_year": pl.Utf8,
+                                                     "measure": pl.Utf8, "reason": pl.Utf8, "n_schools": pl.Int64},
+                                       orient="row"),
+            "estimates": estimates, "dose_response": dose,
             "balance": bal if bal is not None else pl.DataFrame(), "event_study": es_table, "evalues": evalues,
-            "summary": summary, "fitted": fitted, "event_study_result": es}
+            "confounding": confounding, "summary": summary, "fitted": fitted, "event_study_result": es,
+            "e_value_result": head_ev, "panels": panels}
 
 
-def _placeholder_figure(path, text: str) -> None:
-    from .figures import new_figure, save_figure
-
-    fig, ax = new_figure("bar", height_cm=4.0)
-    ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center")
-    save_figure(fig, path, alt_text=text, caption=text, source=SOURCE, n=None)
+def _read_optional(path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if path else None
 
 
 def run_attainment(job) -> None:
     """Stage of rule ``attainment_analysis``: tables (parquet), summary (json) and figures (PNG + sidecar)."""
-    from . import estimators as est
+    from . import attainment_figures as figs
+    from .config import load_yaml
     from .logs import step
 
     p, inp, out = job.params, job.input, job.output
     years = dict(job_value(p, "years"))
-    cfg = settings(job_value(p, "attainment"), years.get("attainment") or [])
-    with step(job.logger, "reading attainment, register, lineage and school-year engagement"):
-        att = pl.read_parquet(job_value(inp, "attainment"))
-        reg = pl.read_parquet(job_value(inp, "schools"))
-        lin = pl.read_parquet(job_value(inp, "lineage"))
-        sy = pl.read_parquet(job_value(inp, "school_year"))
-    with step(job.logger, f"attainment comparisons for {cfg['outcome_year']}"):
-        t = attainment_tables(att, reg, lin, sy, cfg, logger=job.logger)
+    cfg = settings(job_value(p, "attainment"), years.get("attainment") or [], load_yaml(job_value(inp, "definitions")))
+    with step(job.logger, "reading attainment, register, lineage, engagements and reference tables"):
+        names = {"attainment_ks4": "attainment", "attainment_ks2": "attainment_ks2", "schools": "schools",
+                 "lineage": "lineage", "school_year": "school_year", "engagements": "engagements",
+                 "partnerships": "partnerships", "trained_leaders": "trained_leaders",
+                 "judgements": "strategic_judgements", "registrations": "resource_registrations"}
+        data = {k: _read_optional(job_value(inp, v)) for k, v in names.items()}
+    with step(job.logger, f"attainment comparisons and estimates for {cfg['outcome_year']}"):
+        t = attainment_tables(data, cfg, logger=job.logger)
     for name in OUTPUT_TABLES:
         write_table(t[name], job_value(out, name))
     Path(job_value(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True, default=str) + "\n",
                                           encoding="utf-8")
-    fitted = t["fitted"]
     with step(job.logger, "drawing figures"):
-        es = t["event_study_result"]
-        if es is not None:
-            m = fitted["measure"]
-            est.event_study_plot(es, job_value(out, "fig_event_study"),
-                                 units="pp" if m.startswith("pct_") else "",
-                                 caption=f"Event study: {MEASURE_LABEL.get(m, m)} by year relative to the first "
-                                         "academic year after first use, against the year before (school and year "
-                                         "fixed effects, 95% intervals clustered by school).",
-                                 source=SOURCE)
-        else:
-            _placeholder_figure(job_value(out, "fig_event_study"), "The event study could not be estimated for this year.")
-        ps = fitted.get("scores") if fitted else None
-        if ps is not None:
-            est.overlap_plot(ps, path=job_value(out, "fig_overlap"),
-                             caption="Propensity of using the programme in the window, from school "
-                                     "characteristics: users above the axis, non-users below.",
-                             source="Propensity model fitted to school characteristics (GIAS register, KS2)")
-        else:
-            _placeholder_figure(job_value(out, "fig_overlap"), "The propensity model could not be fitted.")
+        figs.draw_all(t, cfg, {k: job_value(out, k) for k in out.keys()},
+                      threshold=int(job_value(p, "disclosure_min_count")))

@@ -20,6 +20,8 @@ from . import PROJECT_ROOT, SCHEMAS_DIR
 from .errors import ConfigError
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
+# programme reference files under `inputs:`, each optional (one ingest rule reads them all)
+REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_judgements", "resource_registrations")
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -174,7 +176,7 @@ class RunConfig:
         files = list(self.booking_files)
         inputs = self.data["inputs"]
         files += [inputs["register"], inputs["links"]]
-        for key in ("census", "feedback_coded", "partnerships", "targets", "trained_leaders"):
+        for key in ("census", "feedback_coded", *REFERENCE_TABLES):
             if inputs.get(key):
                 files.append(inputs[key])
         for ks in ("ks4", "ks2"):

@@ -39,7 +39,7 @@ __all__ = [
     "DisclosureError",
     "round_half_away", "round_half_away_expr",
     "fmt_count", "fmt_pct", "fmt_number",
-    "pct_in_words", "words", "count_in_words",
+    "pct_in_words", "words", "count_in_words", "in_sentence", "sentence_start",
     "ANCHORS", "QUALIFIERS",
 ]
 
@@ -363,3 +363,17 @@ def count_in_words(n, *, capitalize: bool = False) -> str:
     if capitalize and text[0].isalpha():
         text = text[0].upper() + text[1:]
     return text
+
+
+def in_sentence(label: str) -> str:
+    """A label inside running text: first letter lower-cased unless the first word starts with an acronym.
+
+    ``in_sentence("No programme CPD") == "no programme CPD"``; ``in_sentence("EBacc two sciences")`` and
+    ``in_sentence("KS2 science")`` are unchanged.
+    """
+    return label if not label or label[:2].isupper() else label[0].lower() + label[1:]
+
+
+def sentence_start(text: str) -> str:
+    """Text at the start of a sentence: first letter upper-cased, the rest unchanged (unlike ``str.capitalize``)."""
+    return text[:1].upper() + text[1:]

@@ -119,7 +119,9 @@ def ingest_reference(job: Job) -> None:
 
     import polars as pl
 
-    for table in ("partnerships", "targets", "trained_leaders", "feedback_coded"):
+    from .config import REFERENCE_TABLES
+
+    for table in (*REFERENCE_TABLES, "feedback_coded"):
         files = list(getattr(job.input, table))
         out = {k: getattr(job.output, f"{table}_{k}") for k in ("table", "quarantine", "reconciliation")}
         contract = load_contract(table)

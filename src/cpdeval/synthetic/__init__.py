@@ -47,7 +47,7 @@ def generate(out_dir: Path | str, *, size: str | None = None, seed: int | None =
     """
     from .bookings import build_bookings, write_bookings
     from .performance import build_performance, write_performance
-    from .reference import write_reference
+    from .reference import write_reference, write_school_judgements
     from .schools import build_world, write_census, write_register
     from .surveys import build_surveys, write_surveys
     from .targeted import write_targeted
@@ -86,6 +86,7 @@ def generate(out_dir: Path | str, *, size: str | None = None, seed: int | None =
 
     t = time.perf_counter()
     ref_counts, trained, act = write_reference(stream(seed, "reference"), world, usage, bd, years, writer)
+    ref_counts.update(write_school_judgements(stream(seed, "judgements"), world, usage, years, writer))
     done("reference", ref_counts, t)
 
     t = time.perf_counter()

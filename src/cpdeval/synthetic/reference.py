@@ -103,3 +103,68 @@ def write_reference(rng, w: World, u: Usage, bd: BookingData, years: Years, writ
     counts["reference/trained_leaders.csv"] = writer.write_csv(
         "reference/trained_leaders.csv", trained.select(["Contact ID", "URN", "programme", "completed_on"]))
     return counts, trained, act
+
+
+PRIMARY_MAINSTREAM = ["primary", "middle_primary"]
+SECONDARY_MAINSTREAM = ["secondary", "all_through", "middle_secondary"]
+
+
+def judgements_frame(rng, w: World, u: Usage, years: Years) -> pl.DataFrame:
+    """Strategic-use judgements (seed 001 Annex B): interviewers score a sample of user schools 1-4 on planning,
+    embedding and evaluating CPD (1 = most strategic). Schools are interviewed in the last delivery year,
+    about a third primary and two thirds secondary, as in seed 001 (20 + 39 of 59). Heavier users are more
+    strategic on average, so the strategic group (total <= 5) leans towards intensive users.
+    """
+    from ._common import day as to_day, year_start
+
+    last = len(years.delivery) - 1
+    kind = w.kind_name
+    active = u.active[:, last] & u.alive_fy[:, last]
+    n_total = int(min(60, max(12, active.sum() // 4)))
+    chosen = []
+    for kinds, share in ((PRIMARY_MAINSTREAM, 1 / 3), (SECONDARY_MAINSTREAM, 2 / 3)):
+        pool = np.flatnonzero(active & np.isin(kind, kinds))
+        k = min(pool.size, int(round(n_total * share)))
+        if k:
+            chosen.append(rng.choice(pool, size=k, replace=False))
+    ent = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+    y0 = year_start(years.delivery[last])
+    start, end = to_day(y0, 10, 1), to_day(y0 + 1, 3, 15)
+    when = rng.integers(start, end, size=ent.size)
+    lam = np.log(u.lam[ent])
+    z = (lam - lam.mean()) / (lam.std() or 1.0)
+    latent = -0.6 * z + rng.normal(0.0, 0.5, size=ent.size)
+    scores = {}
+    for dim, shift in (("planning", 1.7), ("embedding", 2.0), ("evaluating", 2.4)):
+        scores[dim] = np.clip(np.rint(shift + latent + rng.normal(0.0, 0.55, size=ent.size)), 1, 4).astype(int)
+    out = pl.DataFrame({"URN": w.live_urn(ent, when).astype(str), "interviewed_on": fmt_dates(when, "%d/%m/%Y"),
+                        **{k: v.astype(str) for k, v in scores.items()}, "_day": when})
+    return out.sort(["_day", "URN"]).drop("_day")
+
+
+def registrations_frame(rng, w: World, u: Usage, years: Years) -> pl.DataFrame:
+    """Registrations with the national resource library (seed 001 Fig 9: CPD and/or resources). Users of the CPD
+    and secondary schools register more often; a registration date falls anywhere from 2009 to the register
+    extract, so some schools register after the analysis window."""
+    from ._common import day as to_day
+
+    kind = w.kind_name
+    eligible = np.flatnonzero(w.is_state_mainstream())
+    secondary = np.isin(kind[eligible], SECONDARY_MAINSTREAM)
+    p = 1.0 / (1.0 + np.exp(-(-1.6 + 1.3 * u.ever[eligible] + 0.9 * secondary)))
+    ent = eligible[rng.random(eligible.size) < p]
+    when = rng.integers(to_day(2009, 4, 1), w.extract_day, size=ent.size)
+    out = pl.DataFrame({"URN": w.live_urn(ent, np.full(ent.size, w.extract_day)).astype(str),
+                        "registered_on": fmt_dates(when, "%Y-%m-%d"), "_day": when})
+    return out.sort(["_day", "URN"]).drop("_day")
+
+
+def write_school_judgements(rng, w: World, u: Usage, years: Years, writer: Writer) -> dict:
+    """Strategic-use judgements and resource-library registrations (own random stream, so adding them changed
+    no other synthetic file)."""
+    counts = {}
+    counts["reference/strategic_judgements.csv"] = writer.write_csv("reference/strategic_judgements.csv",
+                                                                    judgements_frame(rng, w, u, years))
+    counts["reference/resource_registrations.csv"] = writer.write_csv("reference/resource_registrations.csv",
+                                                                      registrations_frame(rng, w, u, years))
+    return counts
