@@ -152,6 +152,8 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
     for m in keep:
         if m not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(m))
+    # pivot orders the measure columns as the (parallel, unordered) group_by met them: fix the order
+    wide = wide.select("urn", "academic_year", *keep)
     reg = register.select("urn", "la_code", "pct_fsm", pl.col("pupils").alias("pupils_register"), "urban_rural",
                           "ofsted_rating", "region", "type_group", "status")
     indep = reg.filter(pl.col("type_group").fill_null("").str.contains("(?i)independent"))["urn"]
