@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from cpdeval.attainment import compare_groups, series_exclusions, settings, user_groups, window_financial_years
+from cpdeval.attainment import compare_groups, consistent_series, series_exclusions, settings, user_groups, window_financial_years
 from cpdeval.config import load_yaml
 from cpdeval.errors import ConfigError
 
@@ -79,11 +79,11 @@ def test_user_groups_known_answer():
 
 
 def test_descriptive_comparison_known_answer():
-    panel = pl.DataFrame({
-        "school_key": [1, 2, 3, 4, 1, 2, 3, 5],
-        "year": [2018, 2018, 2018, 2018, 2016, 2016, 2016, 2018],
-        "pupils": [100.0, 300.0, 200.0, 200.0, 90.0, 280.0, 210.0, None],
-        "pct_ebacc_2sci": [60.0, 70.0, 50.0, 40.0, 58.0, 66.0, 52.0, 99.0],
+    panel = pl.DataFrame({                                     # 2017 rows make the 2016-2018 series consistent
+        "school_key": [1, 2, 3, 4, 1, 2, 3, 5, 1, 2, 3],
+        "year": [2018, 2018, 2018, 2018, 2016, 2016, 2016, 2018, 2017, 2017, 2017],
+        "pupils": [100.0, 300.0, 200.0, 200.0, 90.0, 280.0, 210.0, None, 1.0, 1.0, 1.0],
+        "pct_ebacc_2sci": [60.0, 70.0, 50.0, 40.0, 58.0, 66.0, 52.0, 99.0, 0.0, 0.0, 0.0],
     })
     groups = pl.DataFrame({"school_key": [1, 2, 3, 4, 5], "group": ["both", "both", "none", "none", "none"]})
     d = compare_groups(panel, groups, "2018-19", 3, ["pct_ebacc_2sci"])
@@ -159,7 +159,7 @@ def test_synthetic_year_reproduces_every_configured_comparison(synthetic_run):
         assert n["att_q1"] + n["att_q2"] + n["att_q3"] + n["att_q4"] == users
         assert n["partnership_lead"] + n["other_users_not_lead"] == users
         assert n["cpd_and_resources"] + n["cpd_only"] == users
-        assert sum(n[f"att_{b}"] for b in ("1", "2_3", "4_6", "7_10", "11_up")) == users
+        assert sum(n[f"att_{b}"] for b in ("1_9", "10_24", "25_49", "50_99", "100_up")) == users
         assert n["four_regular"] <= n["four_courses"] <= users and n["none"] + users == n["att_0"] + users
     dose = pl.read_parquet(derived / "dose_response.parquet")
     assert dose.filter(pl.col("is_reference"))["band"].unique().to_list() == ["none"]
@@ -189,9 +189,17 @@ def test_nested_groups_count_a_school_in_each_and_once_in_all():
     assert r["diff"][0] == pytest.approx(70.0 - 55.0)          # [70, 60, 80] against [60, 50]
 
 
-def test_series_exclusions_count_missing_years():
-    panel = pl.DataFrame({"school_key": [1, 2, 3, 1, 2], "year": [2018, 2018, 2018, 2016, 2016],
-                          "pupils": [10.0, 10.0, None, 10.0, 10.0], "sci_va": [0.1, 0.2, None, 0.0, None]})
+def test_change_needs_a_consistent_series_over_the_window():
+    """School 1 has every year; school 2 misses the middle year; school 3 misses the base year; school 4 has no
+    outcome: only school 1 enters the change, as in seed 001's consistent-series rule."""
+    panel = pl.DataFrame({"school_key": [1, 1, 1, 2, 2, 3, 3, 4],
+                          "year": [2016, 2017, 2018, 2016, 2018, 2017, 2018, 2016],
+                          "pupils": [10.0] * 8, "sci_va": [0.0, 0.5, 0.3, 0.1, 0.4, 0.2, 0.6, 0.1]})
+    assert consistent_series(panel, "sci_va", 2016, 2018).to_list() == [1]
+    mem = pl.DataFrame({"school_key": [1, 2, 3, 4], "group": ["a", "a", "a", "a"]})
+    d = compare_groups(panel, mem, "2018-19", 3, ["sci_va"], order=["a"], reference="a")
+    chg = d.filter((pl.col("stat") == "change") & (pl.col("group") == "a") & (pl.col("weighting") == "schools"))
+    assert (chg["n_schools"][0], chg["mean"][0]) == (1, pytest.approx(0.3))
     rows = {r["reason"].split(":")[0]: r["n_schools"] for r in series_exclusions(panel, "2018-19", 3, ["sci_va"], "ks4")}
-    assert rows == {"no sci_va in 2018-19 (suppressed, not published or not applicable)": 1,
-                    "no pupil count in the outcome year": 0, "no sci_va in 2016-17": 1}
+    assert rows == {"no sci_va in 2018-19 (suppressed, not published or not applicable)": 0,
+                    "no pupil count in the outcome year": 0, "sci_va missing in a year from 2016-17 to 2018-19": 2}

@@ -265,6 +265,16 @@ COMPARISON_SCHEMA = {"measure": pl.Utf8, "stat": pl.Utf8, "group": pl.Utf8, "wei
                      "diff_ci_high": pl.Float64}
 
 
+def consistent_series(panel: pl.DataFrame, measure: str, first_year: int, last_year: int) -> pl.Series:
+    """School keys with ``measure`` in every academic year from ``first_year`` to ``last_year`` (start years):
+    the consistent series the published change comparisons required (seed 001 Fig 11)."""
+    span = last_year - first_year + 1
+    ok = panel.filter(pl.col("year").is_between(first_year, last_year) & pl.col(measure).is_not_null()
+                      & pl.col(measure).is_not_nan())
+    return (ok.group_by("school_key").agg(pl.col("year").n_unique().alias("n"))
+            .filter(pl.col("n") == span)["school_key"].sort())
+
+
 def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: str, window_years: int = 3,
                    measures: Sequence[str] = DEFAULT_MEASURES, *, order: Sequence[str] = GROUPS,
                    reference: str = "none") -> pl.DataFrame:
@@ -275,8 +285,9 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
     (``schools``: mean of schools; ``pupils``: weighted by the outcome year's pupils): ``n_schools``,
     ``n_pupils``, ``mean`` with a 95% t interval, and for groups other than the reference the difference from
     ``reference`` (``diff`` with a Welch interval from :func:`cpdeval.estimators.naive_difference`; a school in
-    both groups counts in each). The change uses the schools with the measure in both the outcome year and the
-    base year (``window_years - 1`` earlier). "all" counts each school once.
+    both groups counts in each). The change (outcome year minus the base year, ``window_years - 1`` earlier)
+    uses the schools with the measure in every year from the base year to the outcome year
+    (:func:`consistent_series`). "all" counts each school once.
     """
     from .estimators import naive_difference
 
@@ -290,8 +301,10 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
         if m not in panel.columns:
             continue
         lvl = cur.select("school_key", "pupils", pl.col(m).alias("y"))
+        series = consistent_series(panel, m, base_year, y0)
         chg = (cur.select("school_key", "pupils", pl.col(m).alias("y1"))
                .join(base.select("school_key", pl.col(m).alias("y0")), on="school_key", how="inner")
+               .filter(pl.col("school_key").is_in(series.implode()))
                .select("school_key", "pupils", (pl.col("y1") - pl.col("y0")).alias("y")))
         for stat, frame in (("level", lvl), ("change", chg)):
             valid = frame.filter(pl.col("y").is_not_null() & pl.col("y").is_not_nan() & pl.col("pupils").is_not_null()
@@ -324,20 +337,19 @@ def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int,
     y0 = _fy_start(outcome_year)
     base_year = y0 - (window_years - 1)
     cur = panel.filter(pl.col("year") == y0)
-    base_keys = panel.filter(pl.col("year") == base_year)
     rows = []
     for m in measures:
         if m not in panel.columns:
             continue
         has = cur.filter(pl.col(m).is_not_null() & pl.col(m).is_not_nan())
-        with_base = base_keys.filter(pl.col(m).is_not_null() & pl.col(m).is_not_nan())["school_key"]
+        series = consistent_series(panel, m, base_year, y0)
         no_pupils = has.filter(pl.col("pupils").is_null() | (pl.col("pupils") <= 0)).height
-        no_base = has.filter(~pl.col("school_key").is_in(with_base.implode())).height
+        no_series = has.filter(~pl.col("school_key").is_in(series.implode())).height
         for reason, n in ((f"no {m} in {outcome_year} (suppressed, not published or not applicable)",
                            cur.height - has.height),
                           ("no pupil count in the outcome year", no_pupils),
-                          (f"no {m} in {_fy_label(base_year)}: left out of the change (no consistent series)",
-                           no_base)):
+                          (f"{m} missing in a year from {_fy_label(base_year)} to {outcome_year}: left out of the "
+                           "change (no consistent series)", no_series)):
             rows.append({"key_stage": key_stage, "academic_year": outcome_year, "measure": m, "reason": reason,
                          "n_schools": int(n)})
     return rows
@@ -385,6 +397,7 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
             "regression": lambda: est.regression_adjusted(cs, m, "user", list(controls), list(categorical),
                                                           cluster="la_code"),
             "psm": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=True),
+            "psm_no_replacement": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=False),
             "ipw_att": lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT"),
             "did_twfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="twfe"),
             "did_etwfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="etwfe"),

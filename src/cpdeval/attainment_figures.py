@@ -137,8 +137,9 @@ def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Map
     ax.set_xlabel(f"{SHORT_LABEL.get(m, m)}, {summary['outcome_year']}")
     ax.set_ylabel(f"Change since {_fy_label(y0 - 1)}")
     spread = float(np.percentile(change, 90) - np.percentile(change, 10))
-    finding_title(ax, f"Schools with the most CPD vary widely: the middle 80% of changes span "
-                      f"{_fmt(m, spread)} {'percentage points' if m.startswith('pct_') else 'points'}")
+    finding_title(ax, textwrap.fill(f"Among the heaviest users, the middle 80% of one-year changes span "
+                                    f"{_fmt(m, spread)} {'percentage points' if m.startswith('pct_') else 'points'}",
+                                    60))
     save_figure(fig, path, alt_text=(f"Scatter of {d.height} schools in {labels.get(grp, grp)}: level of "
                                      f"{SHORT_LABEL.get(m, m)} against its one-year change."),
                 caption=(f"{labels.get(grp, grp)}: each school's {MEASURE_LABEL.get(m, m)} in "
@@ -173,7 +174,8 @@ def dose_response_figure(dose: pl.DataFrame, labels: Mapping[str, str], measure:
     ax.set_yticklabels([f"{labels.get(r['band'], r['band'])} (n={display.fmt_count(r['n'])})" if r["n"] >= threshold
                         else labels.get(r["band"], r["band"]) for r in rows])
     unit = "percentage points" if measure.startswith("pct_") else "points"
-    ax.set_xlabel(f"Adjusted difference from {labels.get(rows[0]['band'], rows[0]['band']).lower()} ({unit})")
+    ax.set_xlabel(f"Adjusted difference from {display.in_sentence(labels.get(rows[0]['band'], rows[0]['band']))} "
+                  f"({unit})")
     p_eq = rows[0]["equal_p"]
     finding_title(ax, "More CPD goes with no clear further gain" if p_eq is None or p_eq >= 0.05
                   else "The adjusted difference changes with the amount of CPD")
