@@ -10,6 +10,22 @@ table's columns, types, allowed values and key. This module turns it into
 
 Nothing is dropped silently: every input row ends up either accepted or in quarantine with the rule it
 broke, and :class:`Reconciliation` proves ``rows_in == rows_accepted + rows_quarantined``.
+
+Text rules (every ``str`` column of every contract, whatever the reader; :func:`text_rule_failures`)
+----------------------------------------------------------------------------------------------------
+* **formula-like text**: a value that starts (after spaces) with ``=``, ``+``, ``-`` or ``@`` (or their
+  full-width forms) and is not a number is quarantined, so no accepted or derived text column can hold a
+  cell that a spreadsheet would run as a formula (``=cmd|' /C calc'!A0``, ``@SUM(...)``, ``-2+3+cmd|...``)
+  when a derived table is opened as CSV. A number (``-0.5``, ``+44``) and a lone dash (``-``) are text as usual.
+* **text too long**: a value longer than the column's ``max_length`` (default
+  :data:`DEFAULT_MAX_TEXT_LENGTH` = 1,000 characters) is quarantined; no field of any export is that long
+  unless the file is damaged (a runaway quote) or stuffed.
+* **control characters**: a value holding a control character other than tab and line breaks (a NUL byte
+  is the usual one: a damaged file or a UTF-16 export) is quarantined.
+
+The quarantine table itself is safe to open in a spreadsheet: its ``value`` and ``detail`` text is
+neutralised (a formula-like value gets a leading apostrophe, control characters become U+FFFD) and cut
+to :data:`QUARANTINE_VALUE_CHARS` characters with the full length noted.
 """
 
 from __future__ import annotations
@@ -38,6 +54,17 @@ QUARANTINE_SCHEMA = {
     "detail": pl.Utf8,    # row-specific detail (e.g. where the first occurrence of a duplicate is)
 }
 
+#: Longest text accepted in a ``str`` column unless its contract sets ``max_length``.
+DEFAULT_MAX_TEXT_LENGTH = 1000
+#: Longest ``value`` / ``detail`` text kept in a quarantine row (longer text is cut, its length noted).
+QUARANTINE_VALUE_CHARS = 200
+#: First characters that make a spreadsheet read a cell as a formula (with their full-width forms).
+FORMULA_PREFIXES = "=+-@\uff1d\uff0b\uff0d\uff20"
+FORMULA_RULE = "formula-like text (starts with =, +, - or @; a spreadsheet would run it)"
+CONTROL_RULE = "control character in text (e.g. a NUL byte)"
+_NUMBER_TEXT_RE = r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$"
+_CONTROL_RE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+
 _POLARS_DTYPES = {
     "str": pl.Utf8,
     "int": pl.Int64,
@@ -61,6 +88,7 @@ class ColumnSpec:
     max: Any = None
     pattern: str | None = None
     format: str | None = None
+    max_length: int | None = None   # str columns: longest text accepted (default DEFAULT_MAX_TEXT_LENGTH)
 
     @property
     def polars_dtype(self):
@@ -83,6 +111,8 @@ class ColumnSpec:
             parts.append(f"<= {self.max}")
         if self.pattern:
             parts.append(f"matches {self.pattern}")
+        if self.max_length is not None:
+            parts.append(f"at most {self.max_length} characters")
         return "; ".join(parts)
 
 
@@ -143,6 +173,7 @@ def _column_from_yaml(raw: dict, contract_name: str) -> ColumnSpec:
         source=raw.get("source"), required=raw.get("required", True), nullable=raw.get("nullable", True),
         allowed=tuple(allowed) if allowed else None, values=raw.get("values"),
         min=raw.get("min"), max=raw.get("max"), pattern=raw.get("pattern"), format=raw.get("format"),
+        max_length=raw.get("max_length"),
     )
 
 
@@ -216,7 +247,8 @@ def _parse_expr(col: ColumnSpec, default_date_format: str | None) -> pl.Expr:
             cleaned = cleaned.str.replace_all(r"[£,\s]", "")
         elif col.format == "percent":
             cleaned = cleaned.str.replace_all(r"[%\s]", "")
-        return cleaned.cast(pl.Float64, strict=False)
+        number = cleaned.cast(pl.Float64, strict=False)
+        return pl.when(number.is_finite()).then(number)  # "NaN", "inf" and 1e999 are not numbers here
     if col.dtype == "bool":
         lowered = text.str.to_lowercase()
         return (pl.when(lowered.is_in(["true", "1", "yes", "y"])).then(True)
@@ -278,11 +310,57 @@ def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
+def formula_like(expr: pl.Expr) -> pl.Expr:
+    """True where text would be run as a formula by a spreadsheet (see the module docstring)."""
+    t = expr.cast(pl.Utf8).str.strip_chars()
+    starts = t.str.contains(f"^[{FORMULA_PREFIXES.replace('-', chr(92) + '-')}]")
+    return starts & ~t.str.contains(_NUMBER_TEXT_RE) & ~t.str.contains(r"^[-+]+$")
+
+
+def spreadsheet_safe(expr: pl.Expr, limit: int = QUARANTINE_VALUE_CHARS) -> pl.Expr:
+    """Text made safe to show and to open in a spreadsheet: control characters replaced, cut to ``limit``
+    characters (the full length noted), a formula-like value prefixed with an apostrophe."""
+    t = expr.cast(pl.Utf8).str.replace_all(_CONTROL_RE, "\ufffd")
+    n = t.str.len_chars()
+    t = pl.when(n > limit).then(pl.format("{}… ({} characters)", t.str.slice(0, limit), n)).otherwise(t)
+    return pl.when(formula_like(t)).then(pl.lit("'") + t).otherwise(t)
+
+
 def concat_quarantine(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """Stack quarantine tables in the one quarantine schema (a missing ``detail`` column becomes null)."""
+    """Stack quarantine tables in the one quarantine schema (a missing ``detail`` column becomes null).
+
+    ``value`` and ``detail`` are made spreadsheet-safe (:func:`spreadsheet_safe`)."""
     parts = [(p if "detail" in p.columns else p.with_columns(pl.lit(None, dtype=pl.Utf8).alias("detail")))
              .select([pl.col(k).cast(v) for k, v in QUARANTINE_SCHEMA.items()]) for p in parts if p.height]
-    return pl.concat(parts) if parts else empty_quarantine()
+    if not parts:
+        return empty_quarantine()
+    return pl.concat(parts).with_columns(spreadsheet_safe(pl.col("value")).alias("value"),
+                                         spreadsheet_safe(pl.col("detail")).alias("detail"))
+
+
+def text_rule_failures(df: pl.DataFrame, contract: Contract, source_file_col: str | None = None) -> pl.DataFrame:
+    """Quarantine rows for the text rules of every ``str`` column (module docstring): formula-like text,
+    text longer than the column's ``max_length``, control characters."""
+    src = (pl.col(source_file_col).cast(pl.Utf8) if source_file_col and source_file_col in df.columns
+           else pl.lit(""))
+    parts = []
+    for c in contract.columns:
+        if c.dtype != "str" or c.name not in df.columns or df.schema[c.name] != pl.Utf8:
+            continue
+        limit = c.max_length or DEFAULT_MAX_TEXT_LENGTH
+        v = pl.col(c.name)
+        n = v.str.len_chars()
+        for cond, rule, detail in (
+                (n > limit, f"text longer than {limit} characters", pl.format("{} characters", n)),
+                (formula_like(v), FORMULA_RULE, pl.lit(None, dtype=pl.Utf8)),
+                (v.str.contains(_CONTROL_RE), CONTROL_RULE, pl.lit(None, dtype=pl.Utf8))):
+            bad = df.filter(cond.fill_null(False))
+            if bad.height:
+                parts.append(bad.select(
+                    pl.lit(contract.name).alias("table"), src.alias("source_file"),
+                    pl.col("source_row").cast(pl.Int64), pl.lit(c.name).alias("column"), pl.lit(rule).alias("rule"),
+                    v.alias("value"), detail.alias("detail")))
+    return concat_quarantine(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,11 +465,16 @@ def validate(df: pl.DataFrame, contract: Contract, *, source_file_col: str = "so
 
     ``df`` must carry ``source_row`` (and ``source_file_col``) so that every quarantine row points back
     to its input line. ``pre_quarantine`` holds problems already found (e.g. unreadable values); rows
-    named there are quarantined too. Rules: type/unknown code (from :func:`coerce`), duplicate key
-    (first occurrence kept), then every pandera check of the contract.
+    named there are quarantined too. Rules: type/unknown code (from :func:`coerce`), the text rules
+    (:func:`text_rule_failures`), duplicate key (first occurrence kept), then every pandera check of the contract.
     """
     sf = source_file_col if source_file_col in df.columns else None
     pre = pre_quarantine if pre_quarantine is not None else empty_quarantine()
+    # text rules: a cell already reported (e.g. an unknown code) is not reported again
+    text = text_rule_failures(df, contract, sf).join(pre.select("source_file", "source_row", "column"),
+                                                      on=["source_file", "source_row", "column"], how="anti",
+                                                      nulls_equal=True)
+    pre = concat_quarantine([pre, text])
     parts = [pre, duplicate_key_rows(df, contract, sf)]
     ordered = df.select([c for c in df.columns if c not in contract.column_names] + contract.column_names)
     checks = pandera_failures(ordered.select(["source_row"] + ([sf] if sf else []) + contract.column_names),
