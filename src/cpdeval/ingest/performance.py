@@ -177,7 +177,8 @@ def _status_and_value(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     text = raw.str.strip_chars()
     upper = text.str.to_uppercase()
     cleaned = text.str.replace_all(r"[%,\s]", "")
-    is_number = cleaned.str.contains(_NUMBER_RE)
+    # a number too large for a float ("1e999", a 400-digit string) is not a published figure
+    is_number = cleaned.str.contains(_NUMBER_RE) & cleaned.cast(pl.Float64, strict=False).is_finite()
     code_status = upper.replace_strict(STATUS_CODES, default=None, return_dtype=pl.Utf8)
     status = (pl.when(text.is_null() | (text == "")).then(pl.lit("missing"))
               .when(is_number).then(pl.lit("ok"))

@@ -38,8 +38,8 @@ Other derived fields
   ``ofsted_label``.
 * ``laestab`` = LA code x 10000 + establishment number.
 * ``parse_issue``: text naming any cell that could not be read as its type (e.g. a date not in
-  dd-mm-yyyy); null when the row read cleanly. The value itself is set to null, the contract layer can
-  quarantine such rows.
+  dd-mm-yyyy); null when the row read cleanly. The value itself is set to null, and
+  :mod:`cpdeval.ingest.register_validate` quarantines such rows.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ def _typed(raw: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
                       .then(pl.lit(f"{c} ") + t.str.slice(0, 40) + pl.lit(" is not a whole number")))
     t = _blank_to_null(pl.col("pct_fsm"))
     val = t.str.replace_all("%", "").cast(pl.Float64, strict=False)
+    val = pl.when(val.is_finite()).then(val)  # "NaN" and "inf" are not percentages
     exprs.append(val.alias("pct_fsm"))
     issues.append(pl.when(t.is_not_null() & val.is_null())
                   .then(pl.lit("pct_fsm ") + t.str.slice(0, 40) + pl.lit(" is not a number")))
@@ -220,6 +221,9 @@ CENSUS_COLUMNS = {
     "PNUMEAL": "pct_eal", "PSENELK": "pct_sen_support", "PSENELSE": "pct_sen_ehcp",
 }
 _CENSUS_REQUIRED = ["URN", "NOR", "PNUMFSMEVER"]
+_CENSUS_FLOATS = ["pct_fsm_ever", "pct_eal", "pct_sen_support", "pct_sen_ehcp"]
+_CENSUS_NUMBERS = {c: (pl.Float64 if c in _CENSUS_FLOATS else pl.Int64) for c in
+                   ["urn", "la_code", "establishment_number", "pupils", "num_fsm_ever", "num_fsm", *_CENSUS_FLOATS]}
 
 
 def read_census(path: str | Path, *, encoding: str = "utf-8",
@@ -228,6 +232,8 @@ def read_census(path: str | Path, *, encoding: str = "utf-8",
 
     Rows whose URN is not a number (national totals ``NAT``) are not schools and are left out; with
     ``return_dropped=True`` they come back as a second frame (``source_row``, ``urn``, ``reason``).
+    ``parse_issue`` names any number cell that is neither a number nor a suppression code (the value is
+    then null), as :func:`read_gias` does; the contract layer quarantines such rows.
     """
     path = Path(path)
     raw = read_text_csv(path, encoding=encoding, columns=list(CENSUS_COLUMNS), require=_CENSUS_REQUIRED,
@@ -243,6 +249,13 @@ def read_census(path: str | Path, *, encoding: str = "utf-8",
         t = pl.when(t.str.to_uppercase().is_in(["NA", "SUPP", "X", ".."])).then(None).otherwise(t)
         return t.str.replace_all(r"[,%]", "").cast(dtype, strict=False).alias(c)
 
+    def issue(c, dtype):
+        t = _blank_to_null(pl.col(c))
+        return pl.when(t.is_not_null() & ~t.str.to_uppercase().is_in(["NA", "SUPP", "X", ".."])
+                       & ~num(c, dtype).is_finite().fill_null(False)).then(
+            pl.lit(f"{c} ") + t.str.slice(0, 40)
+            + pl.lit(" is not a whole number" if dtype == pl.Int64 else " is not a number"))
+
     urn_txt = _blank_to_null(pl.col("urn"))
     ok = urn_txt.str.contains(r"^\d+$")
     dropped = raw.filter(~ok.fill_null(False)).select(
@@ -254,7 +267,10 @@ def read_census(path: str | Path, *, encoding: str = "utf-8",
         num("pupils", pl.Int64), num("num_fsm_ever", pl.Int64), num("pct_fsm_ever", pl.Float64),
         num("num_fsm", pl.Int64), num("pct_eal", pl.Float64), num("pct_sen_support", pl.Float64),
         num("pct_sen_ehcp", pl.Float64), pl.col("source_row"),
-    ).with_columns((pl.col("la_code") * 10000 + pl.col("establishment_number")).alias("laestab"))
+        pl.concat_str([issue(c, dt) for c, dt in _CENSUS_NUMBERS.items()], separator="; ", ignore_nulls=True)
+        .replace("", None).alias("parse_issue"),
+    ).with_columns((pl.col("la_code") * 10000 + pl.col("establishment_number")).alias("laestab"),
+                   *[pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in _CENSUS_FLOATS])
     return (df, dropped) if return_dropped else df
 
 

@@ -73,8 +73,9 @@ _RULE_RANK = {"own_urn": 0, "successor_chain": 1, "split_choice": 2, "cycle_brok
 
 def read_gias_links(path: str | Path, encoding: str = "cp1252") -> pl.DataFrame:
     """The GIAS links file: ``urn``, ``link_urn`` (Int64), ``link_name``, ``link_type``, ``link_date`` (Date),
-    ``source_row``. Rows whose URN or LinkURN is not a number keep a null there (the contract quarantines
-    them); :func:`build_lineage` ignores them."""
+    ``source_row``, ``parse_issue``. Rows whose URN or LinkURN is not a number keep a null there (the contract
+    quarantines them); :func:`build_lineage` ignores them. A date not in dd-mm-yyyy is null and named in
+    ``parse_issue`` (null when the row read cleanly), which the contract layer quarantines."""
     from ..ingest.csvread import read_text_csv
 
     cols = {"URN": "urn", "LinkURN": "link_urn", "LinkName": "link_name", "LinkType": "link_type",
@@ -94,6 +95,10 @@ def read_gias_links(path: str | Path, encoding: str = "cp1252") -> pl.DataFrame:
         txt["link_type"].alias("link_type"),
         txt["link_date"].str.to_date("%d-%m-%Y", strict=False).alias("link_date"),
         pl.col("source_row"),
+        pl.when(txt["link_date"].is_not_null() & (txt["link_date"] != "")
+                & txt["link_date"].str.to_date("%d-%m-%Y", strict=False).is_null())
+        .then(pl.lit("link_date ") + txt["link_date"].str.slice(0, 40) + pl.lit(" is not a dd-mm-yyyy date"))
+        .alias("parse_issue"),
     )
 
 
