@@ -18,8 +18,9 @@ from pathlib import Path
 
 from .errors import CpdevalError
 
-KINDS = ["bookings", "trained_leaders", "partnerships", "targets", "feedback_coded", "register", "links",
-         "ks4", "ks2", "survey:<instrument>"]
+KINDS = ["bookings", "trained_leaders", "partnerships", "targets", "feedback_coded", "register", "links", "census",
+         "ks4", "ks2", "survey:<instrument>", "targeted_schools", "ofsted", "maturity", "self_assessment",
+         "case_outcomes", "monitoring"]   # every kind: cpdeval.ingest.kinds.KINDS
 
 
 def _synth(args) -> int:
@@ -56,34 +57,10 @@ def _synth_bookings(args) -> int:
 def _validate(args) -> int:
     import polars as pl
 
-    from .contracts import ingest_generic_csv, load_contract
+    from .ingest.kinds import read_input
 
-    kind, path = args.kind, args.file
-    if kind.startswith("survey:"):
-        from .ingest.surveys import read_survey
-
-        result, _ = read_survey(path, kind.split(":", 1)[1])
-    elif kind in ("bookings", "trained_leaders"):
-        from .ingest import bookings as b
-
-        reader = b.read_bookings if kind == "bookings" else b.read_trained_leaders
-        key = b"cpdeval-validate-only"  # ids are hashed but nothing is written
-        result = reader([path], key) if kind == "bookings" else reader(path, key)
-    elif kind in ("register", "links"):
-        from .ingest.register_validate import ingest_links, ingest_schools
-
-        result = ingest_schools(path, None, encoding=args.encoding) if kind == "register" else \
-            ingest_links(path, encoding=args.encoding)
-    elif kind in ("ks4", "ks2"):
-        from .ingest.attainment import ingest_attainment
-
-        if not args.academic_year:
-            raise CpdevalError("performance tables need --academic-year (e.g. 2018-19)")
-        result = ingest_attainment({args.academic_year: path}, kind)
-    elif kind in ("partnerships", "targets", "feedback_coded"):
-        result = ingest_generic_csv([path], load_contract(kind))
-    else:
-        raise CpdevalError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
+    # ids are hashed with a throwaway key: nothing is written
+    result = read_input(args.kind, args.file, academic_year=args.academic_year, encoding=args.encoding)
     for r in result.reconciliation:
         print(f"{Path(r.source_file).name}: {r.rows_in} rows in, {r.rows_accepted} would be accepted, "
               f"{r.rows_quarantined} quarantined" + (f", {r.rows_set_aside} set aside ({r.set_aside_reason})"
@@ -139,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check one export and report what would be quarantined")
     p.add_argument("file")
     p.add_argument("--as", dest="kind", required=True, help=f"kind of file: {', '.join(KINDS)}")
-    p.add_argument("--academic-year", help="academic year of a performance table, e.g. 2018-19")
-    p.add_argument("--encoding", default="cp1252", help="encoding of a GIAS file (default cp1252)")
+    p.add_argument("--academic-year",
+                   help="academic year of a performance table, e.g. 2018-19 (default: from a DfE file name)")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding, if not the contract's (GIAS files: cp1252; the others: utf-8)")
     p.set_defaults(func=_validate)
     p = sub.add_parser("describe", help="inputs a config expects and whether each is present")
     p.add_argument("--configfile", default=None, help="config file (default config/config.yaml)")
