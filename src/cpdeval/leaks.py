@@ -1,0 +1,372 @@
+"""Leak scan: personal data and pupil-level rows in the files a run derives and publishes.
+
+The pipeline promises that contact names and emails never leave ingest, that participant ids are keyed
+hashes, and that no table has a row per pupil (``DESIGN.md``, "Conventions"). This module checks the
+promise on the outputs themselves, not on the code that should keep it:
+
+* :func:`build_watchlist` reads the raw inputs of a run and collects the exact values that must not
+  appear downstream: every value of a column a contract lists under ``personal:`` (names, emails), and
+  every raw id of a column that is pseudonymised on reading (``participant_id``: the CRM Contact ID).
+  It also collects the postcodes of *institutions* (see :data:`INSTITUTION_POSTCODE_COLUMNS`): those are
+  public (GIAS and the performance tables publish them) and may appear in outputs; any other postcode
+  found downstream is reported as possibly an individual's.
+* :func:`scan_paths` reads every derived table (parquet: every text column, column names included;
+  CSV and JSON text), figure (PNG text chunks) and report (HTML, with embedded images removed; DOCX
+  text) and reports each watched value, any email address, any postcode that is not an institution's,
+  columns that identify people or pupils, and tables with attainment whose rows are finer than school x
+  year (pupil rows).
+
+Matching is on words, ignoring case and line breaks: a name is found whether a cell holds it alone or a
+sentence mentions it. Single-word personal values (a first name alone) are not searched for, as they
+would match ordinary words; they are counted in :attr:`Watchlist.skipped_single_words`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import polars as pl
+
+from . import CONFIG_DIR
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: A UK postcode (outward code, optional space, inward code), upper or lower case.
+POSTCODE = re.compile(r"\b([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})\b")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_DATA_URI = re.compile(r"data:[\w/.+-]+;base64,[A-Za-z0-9+/=\s]*")
+
+#: Raw columns that hold the postcode of an establishment, not of a person: the GIAS register
+#: (``Postcode``), the DfE performance tables (``PCODE``), and the booking export's ``Organisation
+#: Postcode`` (the address of the school or organisation the participant booked from).
+INSTITUTION_POSTCODE_COLUMNS = ("Postcode", "PCODE", "Organisation Postcode")
+
+#: Contract columns that are replaced by a keyed hash on reading: their raw values must never appear.
+PSEUDONYMISED_COLUMNS = ("participant_id",)
+
+#: Column names (as word sequences) that identify a person or describe one pupil.
+PERSON_COLUMN_WORDS = (("email",), ("e", "mail"), ("contact", "name"), ("contact", "email"), ("contact", "id"),
+                       ("full", "name"), ("forename",), ("surname",), ("first", "name"), ("last", "name"),
+                       ("date", "of", "birth"), ("dob",), ("home", "postcode"), ("phone",), ("telephone",),
+                       ("mobile",), ("ni", "number"))
+PUPIL_COLUMN_WORDS = (("upn",), ("uln",), ("pmr",), ("pupil", "id"), ("pupil", "matching"), ("pupil", "number"),
+                      ("candidate", "number"), ("candidate", "no"), ("candidate", "id"), ("student", "id"))
+
+#: Columns that, beside a school id and an academic year, may legitimately split school-level attainment.
+_ATTAINMENT_SPLITS = ("key_stage", "rectype", "measure", "bound", "source_file", "source_column")
+_SCHOOL_IDS = ("urn", "school_key")
+
+
+def normalise_postcode(value: str) -> str:
+    return re.sub(r"\s+", "", value).upper()
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, case-folded (apostrophes inside a word kept: O'Brien is one word)."""
+    return _WORD.findall(text.replace("\u2019", "'").casefold())
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    where: str
+    kind: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.path} [{self.where}]: {self.kind}: {self.value}"
+
+
+@dataclass
+class Watchlist:
+    """What must not appear in derived files, collected from the raw inputs of a run."""
+
+    phrases: set[tuple[str, ...]] = field(default_factory=set)   # personal values of two words or more
+    emails: set[str] = field(default_factory=set)                # case-folded
+    raw_ids: set[str] = field(default_factory=set)               # case-folded raw ids of pseudonymised columns
+    personal_postcodes: set[str] = field(default_factory=set)    # normalised postcodes from personal columns
+    institution_postcodes: set[str] = field(default_factory=set)
+    documented_postcodes: set[str] = field(default_factory=set)  # examples in the contracts' descriptions
+    skipped_single_words: int = 0
+    #: (file, column) of raw columns holding email addresses that no contract declares personal
+    undeclared_personal: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def max_words(self) -> int:
+        return max((len(p) for p in self.phrases), default=0)
+
+    def add_personal(self, value: str) -> None:
+        value = value.strip()
+        if not value:
+            return
+        if EMAIL.fullmatch(value):
+            self.emails.add(value.casefold())
+        elif POSTCODE.fullmatch(value):
+            self.personal_postcodes.add(normalise_postcode(value))
+        else:
+            w = tuple(words(value))
+            if len(w) >= 2:
+                self.phrases.add(w)
+            elif w:
+                self.skipped_single_words += 1
+
+
+def _read_raw(path: Path, encoding: str) -> pl.DataFrame:
+    from .errors import InputError
+    from .ingest.csvread import read_text_csv
+
+    last: Exception | None = None
+    for enc in dict.fromkeys([encoding, "utf-8", "cp1252"]):
+        try:
+            return read_text_csv(path, encoding=enc).drop("source_row")
+        except InputError as exc:
+            last = exc
+    raise last  # type: ignore[misc]
+
+
+def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequence | None = None,
+                    documentation: Iterable[str] | None = None) -> Watchlist:
+    """Collect the personal values, raw ids and institution postcodes of the raw CSV inputs.
+
+    ``raw_files``: (path, encoding) pairs. ``contracts``: the data contracts (default: ``schemas/``);
+    their ``personal:`` lists name the personal columns, and their ``participant_id`` columns name the
+    raw id columns (by ``source``). ``documentation``: texts whose example postcodes may appear in outputs
+    (default: the contract files, which the methods chapter prints as the data dictionary).
+    """
+    from . import SCHEMAS_DIR
+    from .contracts import list_contracts
+
+    contracts = list(contracts) if contracts is not None else list_contracts()
+    if documentation is None:
+        documentation = [f.read_text(encoding="utf-8") for f in sorted(SCHEMAS_DIR.glob("*.yaml"))]
+    personal = {col for c in contracts for col in c.personal}
+    raw_id_cols = {col.source for c in contracts for col in c.columns
+                   if col.name in PSEUDONYMISED_COLUMNS and col.source}
+    wl = Watchlist()
+    for text in documentation:
+        wl.documented_postcodes.update(normalise_postcode(m.group()) for m in POSTCODE.finditer(text))
+    for path, encoding in raw_files:
+        path = Path(path)
+        if path.suffix.lower() != ".csv" or not path.is_file():
+            continue
+        df = _read_raw(path, encoding)
+        # a name split over columns (title, first name, last name): watch its runs of two words or more
+        split = [c for c in df.columns if c in personal]
+        if len(split) > 1:
+            for row in df.select(split).iter_rows():
+                w = [x for cell in row if cell for x in words(cell) if not EMAIL.search(cell)]
+                wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1))
+        for col in df.columns:
+            values = df[col].drop_nulls().str.strip_chars()
+            values = values.filter(values.str.len_chars() > 0).unique().to_list()
+            if col in personal:
+                for v in values:
+                    wl.add_personal(v)
+            elif any(EMAIL.search(v) for v in values):
+                wl.undeclared_personal.append((str(path), col))
+            if col in raw_id_cols:
+                wl.raw_ids.update(v.casefold() for v in values)
+            if col in INSTITUTION_POSTCODE_COLUMNS:
+                wl.institution_postcodes.update(normalise_postcode(v) for v in values)
+    return wl
+
+
+# --------------------------------------------------------------------------- scanning text
+
+def scan_values(values: Iterable[str], wl: Watchlist, path: str, where: str) -> list[Finding]:
+    """Findings in each text value (a table cell, a JSON string, a whole report)."""
+    found: dict[tuple[str, str], None] = {}
+    n = wl.max_words
+    for value in values:
+        if not value:
+            continue
+        for m in EMAIL.finditer(value):
+            found[("email address", m.group())] = None
+        for m in POSTCODE.finditer(value):
+            pc = normalise_postcode(m.group())
+            if pc in wl.personal_postcodes:
+                found[("personal postcode", m.group())] = None
+            elif pc not in wl.institution_postcodes and pc not in wl.documented_postcodes:
+                found[("postcode of no school or organisation in the inputs", m.group())] = None
+        w = words(value)
+        for i, token in enumerate(w):
+            if token in wl.raw_ids:
+                found[("raw (unhashed) participant id", token)] = None
+            for k in range(2, n + 1):
+                if i + k > len(w):
+                    break
+                phrase = tuple(w[i:i + k])
+                if phrase in wl.phrases:
+                    found[("personal value (name)", " ".join(phrase))] = None
+    return [Finding(path, where, kind, value) for kind, value in found]
+
+
+def _column_words(name: str) -> tuple[str, ...]:
+    return tuple(re.sub(r"([a-z])([A-Z])", r"\1_\2", name).casefold().replace("-", "_").replace(" ", "_")
+                 .strip("_").split("_"))
+
+
+def _contains(seq: tuple[str, ...], sub: tuple[str, ...]) -> bool:
+    return any(seq[i:i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
+
+
+def column_findings(columns: Iterable[str], path: str) -> list[Finding]:
+    """Columns whose names identify a person or a pupil."""
+    out = []
+    for col in columns:
+        w = _column_words(col)
+        if any(_contains(w, p) for p in PUPIL_COLUMN_WORDS):
+            out.append(Finding(path, col, "pupil identifier column", col))
+        elif any(_contains(w, p) for p in PERSON_COLUMN_WORDS):
+            out.append(Finding(path, col, "personal column", col))
+    return out
+
+
+def attainment_measure_names(measures_file: str | Path = CONFIG_DIR / "measures.yaml") -> set[str]:
+    """Canonical attainment measure names (``config/measures.yaml``), as wide column names."""
+    import yaml
+
+    data = yaml.safe_load(Path(measures_file).read_text(encoding="utf-8"))
+    return {m for ks in data.values() if isinstance(ks, dict) for m in (ks.get("measures") or {})}
+
+
+def pupil_row_findings(df: pl.DataFrame, path: str, measures: set[str]) -> list[Finding]:
+    """A table with attainment values must have at most one row per school, year and split.
+
+    Attainment is published per school; a table holding attainment values (a measure column, or
+    ``measure`` and ``value``) with several rows for one school, year, key stage, measure and bound has
+    rows finer than a school: pupil rows.
+    """
+    school = next((c for c in _SCHOOL_IDS if c in df.columns), None)
+    has_values = bool(measures & set(df.columns) - {"pupils"}) or {"measure", "value"} <= set(df.columns)
+    if school is None or "academic_year" not in df.columns or not has_values or df.is_empty():
+        return []
+    keys = [school, "academic_year", *[c for c in _ATTAINMENT_SPLITS if c in df.columns]]
+    repeated = int(df.select(keys).is_duplicated().sum())
+    if repeated:
+        return [Finding(path, ", ".join(keys), "rows finer than school x year (pupil rows?)",
+                        f"{repeated} rows share their {', '.join(keys)}")]
+    return []
+
+
+# --------------------------------------------------------------------------- reading files
+
+def _strings_of_json(obj) -> Iterator[str]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield str(k)
+            yield from _strings_of_json(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings_of_json(v)
+    elif isinstance(obj, str):
+        yield obj
+
+
+def png_text(path: str | Path) -> list[str]:
+    """The text chunks (tEXt, zTXt, iTXt) of a PNG file: the only text a figure file carries."""
+    data = Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return []
+    out, pos = [], 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"tEXt":
+            out.append(body.replace(b"\x00", b" ").decode("latin-1"))
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\x00")
+            out.append(key.decode("latin-1") + " " + zlib.decompress(rest[1:]).decode("latin-1"))
+        elif kind == b"iTXt":
+            key, _, rest = body.partition(b"\x00")
+            compressed, rest = rest[0], rest[2:]
+            _lang, _, rest = rest.partition(b"\x00")
+            _tkey, _, text = rest.partition(b"\x00")
+            text = zlib.decompress(text) if compressed else text
+            out.append(key.decode("latin-1") + " " + text.decode("utf-8", "replace"))
+        elif kind == b"IEND":
+            break
+    return out
+
+
+def report_text(text: str) -> str:
+    """A rendered report as text to scan: embedded images (data URIs) removed, entities decoded."""
+    return html.unescape(_DATA_URI.sub("data:", text))
+
+
+def _docx_text(path: Path) -> str:
+    with zipfile.ZipFile(path) as z:
+        parts = [z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                 if n.startswith(("word/", "docProps/")) and n.endswith(".xml")]
+    return html.unescape(re.sub(r"<[^>]+>", " ", " ".join(parts)))
+
+
+def _table_strings(df: pl.DataFrame) -> Iterator[tuple[str, list[str]]]:
+    for col, dtype in df.schema.items():
+        s = df[col]
+        if isinstance(dtype, pl.List):
+            s = s.explode()
+            dtype = s.dtype
+        if dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum):
+            yield col, s.cast(pl.Utf8).drop_nulls().unique().to_list()
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)     # files scanned, by kind
+
+    @property
+    def n_files(self) -> int:
+        return sum(self.files.values())
+
+
+def scan_file(path: Path, wl: Watchlist, measures: set[str], label: str | None = None) -> tuple[str, list[Finding]]:
+    """Scan one file; returns its kind (parquet, csv, json, png, html, docx, text) and the findings."""
+    p = label or str(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df = pl.read_parquet(path)
+        found = column_findings(df.columns, p) + pupil_row_findings(df, p, measures)
+        found += scan_values(df.columns, wl, p, "column names")
+        for col, values in _table_strings(df):
+            found += scan_values(values, wl, p, col)
+        return "parquet", found
+    if suffix == ".png":
+        return "png", scan_values(png_text(path), wl, p, "PNG text")
+    if suffix == ".docx":
+        return "docx", scan_values([_docx_text(path)], wl, p, "document text")
+    text = path.read_bytes().decode("utf-8", "replace")
+    if suffix in (".html", ".htm"):
+        return "html", scan_values([report_text(text)], wl, p, "report")
+    if suffix == ".json":
+        return "json", scan_values(_strings_of_json(json.loads(text)), wl, p, "JSON")
+    if suffix in (".csv", ".tsv"):
+        lines = text.splitlines()
+        header = re.split(r"[,\t]", lines[0]) if lines else []
+        return "csv", column_findings([h.strip('"') for h in header], p) + scan_values(lines, wl, p, "line")
+    return "text", scan_values(text.splitlines(), wl, p, "line")
+
+
+def scan_paths(roots: Iterable[str | Path], wl: Watchlist, measures: set[str] | None = None,
+               relative_to: str | Path | None = None) -> ScanResult:
+    """Scan every file under ``roots`` (folders or files), in a stable order."""
+    measures = attainment_measure_names() if measures is None else measures
+    result = ScanResult()
+    for root in roots:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file())
+        for f in files:
+            label = str(f.relative_to(relative_to)) if relative_to else str(f)
+            kind, found = scan_file(f, wl, measures, label)
+            result.files[kind] = result.files.get(kind, 0) + 1
+            result.findings += found
+    return result

@@ -1,0 +1,278 @@
+"""Leaks (issue #9): no names, emails, raw contact ids or individuals' postcodes, and no pupil rows, in any
+derived table, figure or report; participant ids are keyed hashes whose key never lives in the repository.
+
+The scanner (:mod:`cpdeval.leaks`) is first shown to find each kind of leak planted in small files, then
+run on every output of the synthetic year, with the watch list built from the synthetic raw inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from pathlib import Path
+
+import matplotlib
+import polars as pl
+import pytest
+import yaml
+
+from conftest import ROOT, copy_project, run_snakemake, write_csv
+from cpdeval.config import RunConfig
+from cpdeval.contracts import list_contracts
+from cpdeval.errors import ConfigError
+from cpdeval.leaks import (build_watchlist, column_findings, png_text, pupil_row_findings, scan_paths,
+                           scan_values)
+from cpdeval.pseudonymise import pseudonymise_value, resolve_key
+
+matplotlib.use("Agg")
+
+HEADER = ("Booking Reference,Contact ID,Contact Name,Contact Email,Job Role,Organisation URN,"
+          "Organisation LAESTAB,Organisation Name,Organisation Postcode,Activity Code,Activity Title,"
+          "Activity Type,Delivered By,Partnership ID,Region,Start Date,Sessions,CPD Units,Booking Status,"
+          "Bursary,Priority School,Led By Practitioner,Fee")
+ROWS = [
+    "BK1,C5014720,Andrew Lewis,a.lewis@school.sch.uk,Teacher,100001,,Alpha School,AB1 2CD,A1,Forces,Course,"
+    "National Centre,,London,01/05/2018,1,1.5,Attended,N,N,N,£120.00",
+    "BK2,C2814277,Siobhan O'Brien-Hughes,sob@gmail.com,Teacher,100002,,Beta School,EF3 4GH,A1,Forces,Course,"
+    "National Centre,,London,01/05/2018,1,1.5,Attended,N,N,N,£120.00",
+]
+MEASURES = {"pct_5em", "sci_va", "pupils"}
+
+
+@pytest.fixture
+def watchlist(tmp_path):
+    raw = write_csv(tmp_path / "bookings.csv", HEADER, ROWS)
+    return build_watchlist([(raw, "utf-8")], list_contracts(), documentation=["e.g. postcode GU1 1AA"])
+
+
+def kinds(findings):
+    return sorted({f.kind for f in findings})
+
+
+# --------------------------------------------------------------------------- the scanner finds leaks
+
+def test_watchlist_holds_the_declared_personal_values(watchlist):
+    assert ("andrew", "lewis") in watchlist.phrases
+    assert ("siobhan", "o'brien", "hughes") in watchlist.phrases
+    assert watchlist.emails == {"a.lewis@school.sch.uk", "sob@gmail.com"}
+    assert watchlist.raw_ids == {"c5014720", "c2814277"}
+    assert watchlist.institution_postcodes == {"AB12CD", "EF34GH"}
+    assert watchlist.undeclared_personal == []
+
+
+def test_a_raw_column_with_emails_must_be_declared_personal(tmp_path):
+    raw = write_csv(tmp_path / "survey.csv", "Response ID,Contact", ["1,x@y.org", "2,"])
+    wl = build_watchlist([(raw, "utf-8")], list_contracts(), documentation=[])
+    assert wl.undeclared_personal == [(str(raw), "Contact")]
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("Booked by Andrew Lewis for the school", "personal value (name)"),
+    ("ANDREW\n  LEWIS", "personal value (name)"),                       # case and line breaks do not hide it
+    ("Siobhan O\u2019Brien-Hughes", "personal value (name)"),            # typographic apostrophe
+    ("contact: someone.else@example.org", "email address"),             # any email, watched or not
+    ("participant C5014720 attended", "raw (unhashed) participant id"),
+    ("lives at ZZ9 9ZZ", "postcode of no school or organisation in the inputs"),
+])
+def test_scan_finds_each_kind_of_leak(watchlist, text, kind):
+    assert kinds(scan_values([text], watchlist, "f", "col")) == [kind]
+
+
+@pytest.mark.parametrize("text", [
+    "Alpha School, AB1 2CD", "ab12cd", "postcode GU1 1AA as in the data dictionary",   # institutions, docs
+    "Andrew", "Lewis Academy", "St Andrew's Church School",                          # single words are not names
+    "a1b2c3d4e5f60718", "2018-19 units 1,234",                                      # hashed ids, numbers
+])
+def test_scan_is_quiet_on_public_and_pseudonymised_text(watchlist, text):
+    assert scan_values([text], watchlist, "f", "col") == []
+
+
+def test_columns_identifying_people_or_pupils_are_reported():
+    cols = ["participant_id", "school_name", "candidate_names", "pupils", "la_name", "org_postcode",
+            "UPN", "pupil_matching_reference", "DateOfBirth", "Contact Email", "contact_name"]
+    found = {f.value: f.kind for f in column_findings(cols, "t")}
+    assert found == {"UPN": "pupil identifier column", "pupil_matching_reference": "pupil identifier column",
+                     "DateOfBirth": "personal column", "Contact Email": "personal column",
+                     "contact_name": "personal column"}
+
+
+def test_attainment_rows_finer_than_school_year_are_pupil_rows():
+    schools = pl.DataFrame({"urn": [1, 1, 2], "academic_year": ["2018-19", "2017-18", "2018-19"],
+                            "pct_5em": [50.0, 48.0, 61.0]})
+    assert pupil_row_findings(schools, "t", MEASURES) == []
+    pupils = pl.DataFrame({"urn": [1, 1, 2], "academic_year": ["2018-19"] * 3, "pct_5em": [1.0, 0.0, 1.0]})
+    assert kinds(pupil_row_findings(pupils, "t", MEASURES)) == ["rows finer than school x year (pupil rows?)"]
+    long = pl.DataFrame({"urn": [1, 1], "academic_year": ["2018-19"] * 2, "measure": ["pct_5em", "sci_va"],
+                         "value": [50.0, 0.1]})
+    assert pupil_row_findings(long, "t", MEASURES) == []
+
+
+def test_scan_paths_reads_every_kind_of_output_file(watchlist, tmp_path):
+    import matplotlib.pyplot as plt
+
+    out = tmp_path / "derived"
+    (out / "figures").mkdir(parents=True)
+    pl.DataFrame({"urn": [100001], "note": ["rang Andrew Lewis"]}).write_parquet(out / "a.parquet")
+    pl.DataFrame({"urn": [100001], "tags": [["x", "C5014720"]]}).write_parquet(out / "b.parquet")
+    pl.DataFrame({"upn": ["A123"], "urn": [100001]}).write_parquet(out / "c.parquet")
+    (out / "d.json").write_text('{"caption": "n = 5", "by": {"sob@gmail.com": 1}}')
+    (out / "e.csv").write_text("school,postcode\nAlpha School,AB1 2CD\nhome,ZZ9 9ZZ\n")
+    (out / "f.html").write_text('<img src="data:image/png;base64,QUJDQEBAZXhhbXBsZS5vcmc="><p>Siobhan '
+                                "O&#39;Brien-Hughes</p>")
+    fig, ax = plt.subplots()
+    fig.savefig(out / "figures" / "g.png", metadata={"Description": "Andrew Lewis"})
+    plt.close(fig)
+    pl.DataFrame({"school": ["Alpha School"], "postcode": ["AB1 2CD"]}).write_parquet(out / "clean.parquet")
+
+    result = scan_paths([out], watchlist, MEASURES, relative_to=tmp_path)
+    assert result.files == {"parquet": 4, "json": 1, "csv": 1, "html": 1, "png": 1}
+    by_file = {}
+    for f in result.findings:
+        by_file.setdefault(Path(f.path).name, set()).add(f.kind)
+    assert by_file == {
+        "a.parquet": {"personal value (name)"}, "b.parquet": {"raw (unhashed) participant id"},
+        "c.parquet": {"pupil identifier column"}, "d.json": {"email address"},
+        "e.csv": {"postcode of no school or organisation in the inputs"},
+        "f.html": {"personal value (name)"}, "g.png": {"personal value (name)"}}
+    assert "Andrew Lewis" in " ".join(png_text(out / "figures" / "g.png"))
+
+
+# --------------------------------------------------------------------------- the synthetic year's outputs
+
+def _raw_inputs(project: Path) -> list[tuple[str, str]]:
+    run = RunConfig.load(project / "config" / "config.yaml", root=project)
+    register_encoding = run.data["inputs"].get("register_encoding", "utf-8")
+    register_files = {run.data["inputs"]["register"], run.data["inputs"]["links"]}
+    return [(str(project / f), register_encoding if f in register_files else "utf-8")
+            for f in run.configured_input_files()]
+
+
+@pytest.mark.e2e
+def test_no_personal_data_or_pupil_rows_in_any_derived_file_or_report(synthetic_run):
+    wl = build_watchlist(_raw_inputs(synthetic_run))
+    # the watch list is not empty: the synthetic exports hold thousands of names, emails and contact ids
+    assert len(wl.phrases) > 1000 and len(wl.emails) > 1000 and len(wl.raw_ids) > 1000
+    assert len(wl.institution_postcodes) > 100
+    assert wl.undeclared_personal == [], "raw columns holding emails that no contract lists under personal:"
+
+    result = scan_paths([synthetic_run / "data" / "derived" / "synthetic", synthetic_run / "reports" / "synthetic",
+                         synthetic_run / "logs" / "synthetic"], wl, relative_to=synthetic_run)
+    chapters = yaml.safe_load((synthetic_run / "config" / "config.yaml").read_text())["render"]["chapters"]
+    assert result.files.get("html", 0) >= len(chapters)
+    assert result.files.get("parquet", 0) >= 50 and result.files.get("png", 0) >= 10
+    assert result.findings == [], "\n".join(map(str, result.findings[:30]))
+
+
+@pytest.mark.e2e
+def test_participant_ids_are_keyed_hashes_of_the_contact_ids(synthetic_run):
+    cfg = yaml.safe_load((synthetic_run / "config" / "config.yaml").read_text())
+    key = resolve_key(cfg["pseudonymisation"], synthetic=True)
+    raw = pl.concat([pl.read_csv(f, infer_schema=False, columns=["Contact ID"])
+                     for f in sorted((synthetic_run / "data" / "raw" / "synthetic" / "bookings").glob("*.csv"))])
+    contact_ids = set(raw["Contact ID"].drop_nulls())
+    derived = set(pl.read_parquet(synthetic_run / "data" / "derived" / "synthetic" / "ingest" / "bookings.parquet")
+                  ["participant_id"].drop_nulls())
+    assert derived and derived <= {pseudonymise_value(c, key) for c in contact_ids}
+    assert not derived & contact_ids
+    # the hash depends on the key: another key gives other ids
+    assert not derived & {pseudonymise_value(c, b"another-key") for c in contact_ids}
+
+
+# --------------------------------------------------------------------------- where the key comes from
+
+SECTION = {"key_env": "CPDEVAL_HASH_KEY", "synthetic_test_key": "synthetic-year-fixed-test-key"}
+
+
+@pytest.fixture
+def no_key(monkeypatch):
+    monkeypatch.delenv("CPDEVAL_HASH_KEY", raising=False)
+    monkeypatch.delenv("CPDEVAL_HASH_KEY_FILE", raising=False)
+    return monkeypatch
+
+
+def test_a_real_year_without_a_key_stops_naming_the_variable(no_key):
+    with pytest.raises(ConfigError, match=r"CPDEVAL_HASH_KEY\b.*CPDEVAL_HASH_KEY_FILE.*outside the repository"):
+        resolve_key(SECTION, synthetic=False)
+
+
+def test_the_synthetic_year_uses_the_fixed_test_key_whatever_the_environment(no_key):
+    no_key.setenv("CPDEVAL_HASH_KEY", "a-real-key")
+    assert resolve_key(SECTION, synthetic=True) == b"synthetic-year-fixed-test-key"
+
+
+def test_key_from_a_file_outside_the_repository(no_key, tmp_path):
+    key_file = tmp_path / "secrets" / "cpdeval.key"
+    key_file.parent.mkdir()
+    key_file.write_text("a-long-random-key\n")
+    no_key.setenv("CPDEVAL_HASH_KEY_FILE", str(key_file))
+    assert resolve_key(SECTION, synthetic=False) == b"a-long-random-key"
+    no_key.delenv("CPDEVAL_HASH_KEY_FILE")
+    assert resolve_key({**SECTION, "key_file": str(key_file)}, synthetic=False) == b"a-long-random-key"
+    no_key.setenv("CPDEVAL_HASH_KEY", "from-the-environment")         # the variable itself wins
+    assert resolve_key({**SECTION, "key_file": str(key_file)}, synthetic=False) == b"from-the-environment"
+
+
+def test_a_key_file_inside_the_project_is_refused(no_key, tmp_path):
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    (project / "Snakefile").write_text("")
+    inside = project / "config" / "hash.key"
+    inside.write_text("committed-by-mistake")
+    with pytest.raises(ConfigError, match="inside the project.*outside the repository"):
+        resolve_key({**SECTION, "key_file": str(inside)}, synthetic=False, root=project)
+    no_key.chdir(project)                               # the workflow runs in the project folder
+    no_key.setenv("CPDEVAL_HASH_KEY_FILE", "config/hash.key")
+    with pytest.raises(ConfigError, match="CPDEVAL_HASH_KEY_FILE.*inside the project"):
+        resolve_key(SECTION, synthetic=False)
+    no_key.delenv("CPDEVAL_HASH_KEY_FILE")
+    with pytest.raises(ConfigError, match="inside the project"):  # this checkout too, from anywhere
+        resolve_key({**SECTION, "key_file": str(ROOT / "config" / "hash.key")}, synthetic=False, root=tmp_path)
+
+
+def test_a_missing_or_empty_key_file_is_named(no_key, tmp_path):
+    with pytest.raises(ConfigError, match=r"key file .*nowhere\.key \(from pseudonymisation\.key_file\) does not"):
+        resolve_key({**SECTION, "key_file": str(tmp_path / "nowhere.key")}, synthetic=False)
+    (tmp_path / "empty.key").write_text("\n")
+    no_key.setenv("CPDEVAL_HASH_KEY_FILE", str(tmp_path / "empty.key"))
+    with pytest.raises(ConfigError, match="empty"):
+        resolve_key(SECTION, synthetic=False)
+
+
+def test_the_config_schema_accepts_a_key_file():
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["pseudonymisation"]["key_file"] = "/secure/cpdeval.key"
+    RunConfig.from_dict(cfg)
+
+
+@pytest.mark.e2e
+def test_a_real_year_run_without_a_key_stops_before_hashing(synthetic_run, tmp_path):
+    """Through the workflow: a config without ``synthetic:`` needs a key; with a key file it runs."""
+    project = copy_project(tmp_path / "real")
+    shutil.copytree(synthetic_run / "data" / "raw" / "synthetic", project / "data" / "raw" / "synthetic")
+    cfg = yaml.safe_load((project / "config" / "config.yaml").read_text())
+    real = copy.deepcopy(cfg)
+    del real["synthetic"]
+    real["year"] = "keytest"
+    (project / "config" / "keytest.yaml").write_text(yaml.safe_dump(real))
+    target = "data/derived/keytest/ingest/bookings.parquet"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPDEVAL_HASH_KEY")}
+
+    result = run_snakemake(project, target, "--configfile", "config/keytest.yaml", env=env)
+    assert result.returncode != 0
+    assert "no pseudonymisation key: set the environment variable CPDEVAL_HASH_KEY" in result.stdout + result.stderr
+    assert not (project / target).exists()
+
+    key_file = tmp_path / "outside" / "cpdeval.key"
+    key_file.parent.mkdir()
+    key_file.write_text("a-long-random-key")
+    result = run_snakemake(project, target, "--configfile", "config/keytest.yaml",
+                           env={**env, "CPDEVAL_HASH_KEY_FILE": str(key_file)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    ids = set(pl.read_parquet(project / target)["participant_id"])
+    raw = pl.concat([pl.read_csv(f, infer_schema=False, columns=["Contact ID"])
+                     for f in sorted((project / "data" / "raw" / "synthetic" / "bookings").glob("*.csv"))])
+    assert ids <= {pseudonymise_value(c, b"a-long-random-key") for c in raw["Contact ID"].drop_nulls()}
+    synthetic_ids = set(pl.read_parquet(synthetic_run / "data" / "derived" / "synthetic" / "ingest" /
+                                        "bookings.parquet")["participant_id"])
+    assert ids and not ids & synthetic_ids, "a real key must give other ids than the synthetic test key"
