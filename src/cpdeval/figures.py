@@ -145,6 +145,31 @@ def label_bars(ax: "Axes", container, values: Sequence[Any] | None = None,
     ax.bar_label(container, labels=labels, padding=2, fontsize=8.5, **kwargs)
 
 
+def _tight_bbox(fig: "Figure"):
+    """The area ``savefig(bbox_inches="tight")`` crops to, measured without its extra draw.
+
+    Given ``"tight"``, matplotlib draws the whole figure once without output before measuring it, then
+    draws it again for real; measuring the figure directly at the output resolution gives the same box
+    (checked byte for byte on every survey figure) for a tenth less drawing time. Figures with a layout
+    engine, which needs that first draw, figures not on a plain Agg canvas (a GUI window), and a style
+    without ``savefig.bbox: tight`` keep matplotlib's own handling (the rcParam is returned as is).
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    bbox, pad = mpl.rcParams["savefig.bbox"], mpl.rcParams["savefig.pad_inches"]
+    if (bbox != "tight" or not isinstance(pad, (int, float)) or fig.get_layout_engine() is not None
+            or type(fig.canvas) is not FigureCanvasAgg or fig.canvas.device_pixel_ratio != 1):
+        return bbox
+    dpi = fig.dpi
+    fig.set_dpi(DPI)  # text is measured as it will be drawn
+    try:
+        box = fig.get_tightbbox(fig.canvas.get_renderer())
+    finally:
+        fig.set_dpi(dpi)
+    return box.padded(pad)
+
+
 def save_figure(fig: "Figure", path: str | Path, *, alt_text: str, caption: str, source: str,
                 n: int | str | dict | None, close: bool = True) -> Path:
     """Write ``fig`` as a reproducible 200 dpi PNG and a sidecar ``<path>.json``.
@@ -161,7 +186,7 @@ def save_figure(fig: "Figure", path: str | Path, *, alt_text: str, caption: str,
     if path.suffix.lower() != ".png":
         raise ValueError(f"save_figure writes PNG; give a .png path, not {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches=_tight_bbox(fig))
     sidecar = path.with_name(path.name + ".json")
     meta = {"file": path.name, "caption": caption.strip(), "alt_text": alt_text.strip(),
             "source": source.strip(), "n": n, "dpi": DPI}
