@@ -2,6 +2,16 @@
 
 RUNNER = "../src/cpdeval/runner.py"   # every rule's script: hands the job to cpdeval.stages.<rule>
 
+from cpdeval.codedeps import stage_files
+
+
+def stage_code(target):
+    """Source files of a stage ("module" or "module:function") and of the cpdeval modules it imports. Listed
+    as a rule's `code=` input, an edit to any of them re-runs the rule (the RUNNER script never changes, so
+    Snakemake's own code trigger does not see the library; see cpdeval.codedeps)."""
+    root = Path(workflow.basedir).resolve()
+    return [str(p.relative_to(root)) for p in stage_files(target, root / "src")]
+
 
 def ingested(table):
     """Accepted table, quarantine and reconciliation written by an ingest rule."""

@@ -14,6 +14,7 @@ rule survey_analysis:
         benchmarks="config/benchmarks.yaml",
         instruments=sorted(str(p) for p in Path(workflow.basedir, "schemas", "instruments").glob("*.yaml")),
         contract="schemas/survey_item_summary.yaml",
+        code=stage_code("cpdeval.surveys:run_surveys"),
     output:
         summary=f"{SURVEYS}/survey_item_summary.parquet",
         levels=f"{SURVEYS}/survey_levels.parquet",
