@@ -8,9 +8,15 @@ traceback. The rules therefore stay declarative: input, output, params, log and 
 """
 
 import sys
+from pathlib import Path
 
 
 def main(smk) -> int:
+    # This project's src/ first: in a copy of the project (tests, benchmarks) the job runs the copy's code,
+    # not the tree the package is installed from (pip install -e), which may be mid-edit.
+    scriptdir = getattr(smk, "scriptdir", None)
+    if scriptdir and (Path(scriptdir).parent / "cpdeval" / "stages.py").is_file():
+        sys.path.insert(0, str(Path(scriptdir).parent))
     from cpdeval import stages
     from cpdeval.errors import CpdevalError
     from cpdeval.logs import job_logger
