@@ -9,6 +9,7 @@ ATTAINMENT_COMPARISONS = [c["id"] for c in load_yaml(ATTAINMENT_DEFINITIONS).get
 
 rule attainment_analysis:
     input:
+        code=stage_code("cpdeval.attainment:run_attainment"),
         definitions=ATTAINMENT_DEFINITIONS,
         attainment=ingested("attainment_ks4")["table"],
         attainment_ks2=ingested("attainment_ks2")["table"],

@@ -9,6 +9,7 @@ OPERATIONS = f"{DERIVED}/operations"
 
 rule engagement:
     input:
+        code=stage_code("cpdeval.engagement:run_engagement"),
         bookings=f"{DERIVED}/link/bookings_linked.parquet",
         schools=ingested("schools")["table"],
         lineage=f"{DERIVED}/link/school_lineage.parquet",
@@ -31,6 +32,7 @@ rule engagement:
 
 rule delivery_analysis:
     input:
+        code=stage_code("cpdeval.analysis.delivery:run_delivery"),
         engagements=f"{ENGAGEMENT}/engagements.parquet",
         school_year=f"{ENGAGEMENT}/school_year.parquet",
         schools=ingested("schools")["table"],
@@ -69,6 +71,7 @@ rule delivery_analysis:
 
 rule operations_analysis:
     input:
+        code=stage_code("cpdeval.analysis.operations:run_operations"),
         engagements=f"{ENGAGEMENT}/engagements.parquet",
         bookings=f"{DERIVED}/link/bookings_linked.parquet",
         targets=ingested("targets")["table"],

@@ -1,8 +1,11 @@
 # Ingest: read each raw input, map it onto its contract (schemas/), validate it; bad rows go to quarantine,
 # and a reconciliation record proves rows in = rows accepted + rows quarantined (+ rows set aside by design).
 
+# the largest ingest, and link, engagement and the survey analysis wait on it: start it first
 rule ingest_bookings:
+    priority: 10
     input:
+        code=stage_code("cpdeval.stages:ingest_bookings"),
         files=RUN.booking_files,
         contract="schemas/bookings.yaml",
     output:
@@ -20,6 +23,7 @@ rule ingest_bookings:
 
 rule ingest_register:
     input:
+        code=stage_code("cpdeval.stages:ingest_register"),
         register=RUN.data["inputs"]["register"],
         links=RUN.data["inputs"]["links"],
         census=optional(RUN.optional_input("census")),
@@ -41,6 +45,7 @@ rule ingest_register:
 
 rule ingest_performance:
     input:
+        code=stage_code("cpdeval.stages:ingest_performance"),
         files=lambda w: list(RUN.performance_files(w.ks).values()),
         measures="config/measures.yaml",
         contract="schemas/attainment.yaml",
@@ -60,6 +65,7 @@ rule ingest_performance:
 
 rule ingest_surveys:
     input:
+        code=stage_code("cpdeval.stages:ingest_surveys"),
         files=list(RUN.survey_files.values()),
         instruments=[f"schemas/instruments/{name}.yaml" for name in RUN.survey_files],
     output:
@@ -76,6 +82,7 @@ rule ingest_surveys:
 
 rule ingest_reference:
     input:
+        code=stage_code("cpdeval.stages:ingest_reference"),
         **{t: optional(RUN.optional_input(t)) for t in (*REFERENCE_TABLES, "feedback_coded")},
     output:
         **{f"{t}_{k}": v for t in (*REFERENCE_TABLES, "feedback_coded") for k, v in ingested(t).items()},

@@ -15,6 +15,7 @@ CHAPTER_INPUTS["methods"] = {
 
 rule audit:
     input:
+        code=stage_code("cpdeval.stages:audit"),
         reconciliation=[ingested(t)["reconciliation"] for t in INGESTED_TABLES],
         quarantine=[ingested(t)["quarantine"] for t in INGESTED_TABLES],
         contracts=sorted(str(p) for p in Path(workflow.basedir, "schemas").glob("*.yaml")),
@@ -32,6 +33,7 @@ rule audit:
 
 rule provenance:
     input:
+        code=stage_code("cpdeval.stages:provenance"),
         raw=RUN.configured_input_files(),
         reconciliation=f"{DERIVED}/audit/reconciliation.parquet",
     output:
@@ -51,6 +53,7 @@ rule render_chapter:
     input:
         # every chapter ends with what it was built from, so every chapter reads the provenance record
         unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json"}),
+        code=stage_code("cpdeval.stages:render_chapter"),
         qmd="reports/{chapter}.qmd",
         quarto_settings="reports/_quarto.yml",
     output:

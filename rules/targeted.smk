@@ -14,6 +14,7 @@ TARGETED_TABLES = list(TARGETED_INPUTS.values())
 
 rule ingest_targeted:
     input:
+        code=stage_code("cpdeval.targeted:run_ingest"),
         **{key: optional(TARGETED_CFG.get(key)) for key in TARGETED_INPUTS},
         codebook="config/codebooks/case_outcomes.yaml",
         contracts=[f"schemas/{t}.yaml" for t in TARGETED_TABLES],
@@ -31,6 +32,7 @@ rule ingest_targeted:
 
 rule targeted_analysis:
     input:
+        code=stage_code("cpdeval.targeted:run_analysis"),
         **{t: ingested(t)["table"] for t in TARGETED_TABLES},
         bookings=f"{DERIVED}/link/bookings_linked.parquet",
         lineage=f"{DERIVED}/link/school_lineage.parquet",

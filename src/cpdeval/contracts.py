@@ -343,23 +343,27 @@ def text_rule_failures(df: pl.DataFrame, contract: Contract, source_file_col: st
     text longer than the column's ``max_length``, control characters."""
     src = (pl.col(source_file_col).cast(pl.Utf8) if source_file_col and source_file_col in df.columns
            else pl.lit(""))
-    parts = []
+    checks = []
     for c in contract.columns:
         if c.dtype != "str" or c.name not in df.columns or df.schema[c.name] != pl.Utf8:
             continue
         limit = c.max_length or DEFAULT_MAX_TEXT_LENGTH
         v = pl.col(c.name)
         n = v.str.len_chars()
-        for cond, rule, detail in (
-                (n > limit, f"text longer than {limit} characters", pl.format("{} characters", n)),
-                (formula_like(v), FORMULA_RULE, pl.lit(None, dtype=pl.Utf8)),
-                (v.str.contains(_CONTROL_RE), CONTROL_RULE, pl.lit(None, dtype=pl.Utf8))):
-            bad = df.filter(cond.fill_null(False))
-            if bad.height:
-                parts.append(bad.select(
-                    pl.lit(contract.name).alias("table"), src.alias("source_file"),
-                    pl.col("source_row").cast(pl.Int64), pl.lit(c.name).alias("column"), pl.lit(rule).alias("rule"),
-                    v.alias("value"), detail.alias("detail")))
+        checks += [(c.name, n > limit, f"text longer than {limit} characters", pl.format("{} characters", n)),
+                   (c.name, formula_like(v), FORMULA_RULE, pl.lit(None, dtype=pl.Utf8)),
+                   (c.name, v.str.contains(_CONTROL_RE), CONTROL_RULE, pl.lit(None, dtype=pl.Utf8))]
+    if not checks or not df.height:
+        return empty_quarantine()
+    # one pass over the table says which checks fail anywhere; only those rows are then filtered out
+    hit = df.select([cond.fill_null(False).any().alias(str(i)) for i, (_, cond, _, _) in enumerate(checks)]).row(0)
+    parts = []
+    for (name, cond, rule, detail), any_bad in zip(checks, hit):
+        if any_bad:
+            parts.append(df.filter(cond.fill_null(False)).select(
+                pl.lit(contract.name).alias("table"), src.alias("source_file"),
+                pl.col("source_row").cast(pl.Int64), pl.lit(name).alias("column"), pl.lit(rule).alias("rule"),
+                pl.col(name).alias("value"), detail.alias("detail")))
     return concat_quarantine(parts)
 
 

@@ -172,7 +172,7 @@ def render_chapter(job: Job) -> None:
     params = {"year": job.params.year, "title": job.params.title,
               "disclosure_min_count": job.params.disclosure_min_count,
               "inputs": {k: str(Path(v).resolve()) for k, v in job.input.items()
-                         if k not in ("qmd", "quarto_settings")}}
+                         if k not in ("qmd", "quarto_settings", "code")}}
     with step(job.logger, f"rendering {qmd.name} ({', '.join(formats)}) with engine {job.params.engine}"):
         written = render_document(qmd, out_dir, params=params, engine=job.params.engine, formats=formats)
     for path in written:
