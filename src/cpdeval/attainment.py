@@ -42,7 +42,6 @@ from .jobio import job_value, write_table
 
 DEFAULT_MEASURES = ["pct_ebacc_2sci", "pct_5em", "sci_va"]
 DEFAULT_PRIMARY_MEASURES = ["pct_sci_ta_exp", "read_progress", "mat_progress"]
-DEFAULT_DEFINITIONS = "config/attainment_groups.yaml"
 MEASURE_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (% of pupils)",
                  "pct_5em": "5+ good GCSEs incl. English and maths (% of pupils)",
                  "sci_va": "Science value added (score)",

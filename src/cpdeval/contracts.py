@@ -41,7 +41,6 @@ import polars as pl
 import yaml
 
 from . import SCHEMAS_DIR
-from .errors import InputError
 
 #: Columns of every quarantine table. One row per (input row, rule broken).
 QUARANTINE_SCHEMA = {
