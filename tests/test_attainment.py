@@ -76,6 +76,9 @@ def test_user_groups_known_answer():
     assert got[104]["first_use_fy"] == "2015-16" and got[104]["treated_from"] == 2016
     assert got[107]["treated_from"] == 2017 and got[105]["treated_from"] is None
     assert g["user"].sum() == 5
+    # counting the other providers too makes school 106 (other providers only) a user
+    g3 = user_groups(sy, [101, 102, 103, 104, 105, 106, 107, 108], "2018-19", 3, ["national", "regional", "other"])
+    assert sorted(g3.filter(pl.col("user"))["school_key"].to_list()) == [101, 102, 103, 106, 107, 108]
 
 
 def test_descriptive_comparison_known_answer():

@@ -207,13 +207,15 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
 # --------------------------------------------------------------------------- users and first use
 
 def user_groups(school_year: pl.DataFrame, schools: pl.DataFrame | Sequence[int], outcome_year: str,
-                window_years: int = 3) -> pl.DataFrame:
+                window_years: int = 3, providers: Sequence[str] = DEFAULT_PROVIDERS) -> pl.DataFrame:
     """Provider group, user flag and first use of each school for the window before ``outcome_year``.
 
     ``schools``: the school keys to classify (a frame with ``school_key`` or a list). Group: ``both`` (units
     from the national and the regional parts in the window), ``national_only``, ``regional_only``, ``none``
-    (no national or regional units; other providers only count as none). ``user``: any programme CPD in the
-    window (the treatment of the adjusted estimates). ``units_window``: all attended units in the window.
+    (no national or regional units; other providers only count as none). ``user``: units from any of
+    ``providers`` in the window (the treatment of the adjusted estimates; the same providers as the group
+    metrics, so with the default a user is exactly a school outside the configured ``none`` group).
+    ``units_window``: all attended units in the window.
     ``first_use_fy``/``treated_from``: first financial year of use in the data and the academic year (start
     year) from which the school counts as treated in the panel.
     """
@@ -223,15 +225,17 @@ def user_groups(school_year: pl.DataFrame, schools: pl.DataFrame | Sequence[int]
     sy = school_year.filter(pl.col("financial_year").is_in(win))
     agg = sy.group_by("school_key").agg(units_national=pl.col("units_national").sum(),
                                         units_regional=pl.col("units_regional").sum(),
+                                        units_programme=pl.sum_horizontal(
+                                            [pl.col(f"units_{p}") for p in providers]).sum(),
                                         units_window=pl.col("units").sum())
     first = (school_year.filter(pl.col("units") > 0).group_by("school_key")
              .agg(first_use_fy=pl.col("financial_year").min()))
     g = (keys.join(agg, on="school_key", how="left").join(first, on="school_key", how="left")
-         .with_columns(pl.col("units_national", "units_regional", "units_window").fill_null(0.0)))
+         .with_columns(pl.col("units_national", "units_regional", "units_programme", "units_window").fill_null(0.0)))
     nat, regl = pl.col("units_national") > 0, pl.col("units_regional") > 0
     g = g.with_columns(group=pl.when(nat & regl).then(pl.lit("both")).when(nat).then(pl.lit("national_only"))
                        .when(regl).then(pl.lit("regional_only")).otherwise(pl.lit("none")))
-    g = g.with_columns(user=pl.col("group") != "none",
+    g = g.with_columns(user=pl.col("units_programme") > 0,
                        treated_from=pl.col("first_use_fy").str.slice(0, 4).cast(pl.Int64) + 1)
     return g.select("school_key", "group", "user", "units_national", "units_regional", "units_window",
                     "first_use_fy", "treated_from")
@@ -546,7 +550,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                                    pl.all()))
     comparisons = (pl.concat(comparisons) if comparisons else
                    pl.DataFrame(schema={"comparison": pl.Utf8, "key_stage": pl.Utf8, **COMPARISON_SCHEMA}))
-    groups = user_groups(inputs["school_year"], panel, oy, wy)
+    groups = user_groups(inputs["school_year"], panel, oy, wy, s["providers"])
     estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], logger=logger)
     dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
                                s["dose_response"], s["measures"], logger=logger)
