@@ -7,7 +7,7 @@ import pytest
 from cpdeval.config import RunConfig, load_yaml, validate_config
 from cpdeval.errors import ConfigError
 
-from conftest import ROOT
+from conftest import ROOT, TEST_KEY
 
 
 @pytest.fixture
@@ -66,5 +66,5 @@ def test_real_year_needs_a_key(cfg, monkeypatch):
     run = RunConfig.from_dict(real)
     with pytest.raises(ConfigError, match="CPDEVAL_HASH_KEY"):
         run.hash_key()
-    monkeypatch.setenv("CPDEVAL_HASH_KEY", "a-secret-key")
-    assert run.hash_key() == b"a-secret-key"
+    monkeypatch.setenv("CPDEVAL_HASH_KEY", TEST_KEY)
+    assert run.hash_key() == TEST_KEY.encode()

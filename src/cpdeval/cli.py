@@ -26,6 +26,11 @@ KINDS = ["bookings", "trained_leaders", "partnerships", "targets", "feedback_cod
 def _synth(args) -> int:
     from .synthetic import generate
 
+    out = Path(args.out_dir)
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").exists():
+        raise CpdevalError(f"{out} already holds files that the generator did not write (it has no manifest.json); "
+                           "the generator writes only into an empty folder or one it wrote before, so that it can "
+                           "never overwrite real exports. Choose another folder")
     manifest = generate(args.out_dir, size=args.size, seed=args.seed)
     files = manifest.get("files", manifest) if isinstance(manifest, dict) else manifest
     print(f"wrote the {args.size} synthetic year to {args.out_dir} ({len(files)} files)")

@@ -24,13 +24,41 @@ DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
 REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_judgements", "resource_registrations")
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one YAML mapping."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (plain YAML keeps the last silently: a second
+    ``thresholds:`` block would replace the first without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:   # an unhashable key: let PyYAML say so
+                break
+            if first is not None:
+                raise DuplicateKeyError(
+                    None, None, f"the key '{key}' appears twice in one block (first on line {first + 1}, again on "
+                    f"line {key_node.start_mark.line + 1}); keep one, or the second silently replaces the first",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | Path) -> dict:
+    """A YAML mapping from ``path``; a key given twice in one block stops with both line numbers."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except FileNotFoundError:
         raise ConfigError(f"configuration file {path} does not exist") from None
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"configuration file {path}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -45,8 +73,10 @@ def _key_path(parts) -> str:
     return text or "(top level)"
 
 
-def validate_config(cfg: dict, source: str = "configuration") -> dict:
-    """Check ``cfg`` against the config schema; raise :class:`ConfigError` naming every bad key."""
+def validate_config(cfg: dict, source: str = "configuration", root: str | Path | None = None) -> dict:
+    """Check ``cfg`` against the config schema, then for meaning (windows the years cannot fill, terms that
+    collapse, unknown chapters or survey instruments, path templates); raise :class:`ConfigError` naming every
+    bad key. ``root`` is the project folder (its ``reports/`` holds the chapters)."""
     import jsonschema
 
     schema = load_yaml(SCHEMAS_DIR / "config.schema.yaml")
@@ -65,6 +95,8 @@ def validate_config(cfg: dict, source: str = "configuration") -> dict:
         else:
             problems.append(f"key '{where}': {err.message}")
     _check_years(cfg, problems)
+    if not problems:   # the checks of meaning assume the types are right
+        _check_meaning(cfg, problems, Path(root) if root else PROJECT_ROOT)
     if problems:
         raise ConfigError(f"{source} is not valid:\n  - " + "\n  - ".join(problems))
     return cfg
@@ -80,6 +112,128 @@ def _check_years(cfg: dict, problems: list[str]) -> None:
     reporting = years.get("reporting")
     if reporting and years.get("delivery") and reporting not in years["delivery"]:
         problems.append(f"key 'years.reporting': {reporting} is not one of years.delivery")
+
+
+def _fy_label(start: int) -> str:
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def attainment_years_needed(cfg: dict) -> dict:
+    """What the attainment chapter's window needs: the outcome year, the financial years of CPD use counted
+    (the ``window_years`` ending before the outcome year's exams) and the academic years of the change
+    (base year to outcome year). One rule, used by the config check and documented in cpdeval.attainment."""
+    years = cfg.get("years") or {}
+    att = cfg.get("attainment") or {}
+    attainment_years = years.get("attainment") or []
+    outcome = att.get("outcome_year") or (attainment_years[-1] if attainment_years else None)
+    window = int(att.get("window_years", 3))
+    if outcome is None:
+        return {"outcome_year": None, "window": window, "financial_years": [], "academic_years": []}
+    # FY Y0-Y1 ends before the summer exams of academic year Y0-Y1, so both lists run over the same labels
+    labels = [_fy_label(s) for s in range(year_start(outcome) - window + 1, year_start(outcome) + 1)]
+    return {"outcome_year": outcome, "window": window, "financial_years": labels, "academic_years": labels}
+
+
+# placeholders each path template may hold (anything else is a typo, or a Snakemake wildcard by accident)
+_PLACEHOLDERS = {"bookings": {"fy"}, "performance": {"start", "end"}}
+
+
+def _template_fields(text: str) -> list[str] | None:
+    """The ``{names}`` in a path template, or None when its braces do not parse."""
+    import string
+
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError:
+        return None
+
+
+def _input_paths(inputs: dict):
+    """(key, path) of every configured input path, templates unexpanded."""
+    for key, value in inputs.items():
+        if key == "register_encoding" or value is None:
+            continue
+        if isinstance(value, dict):
+            for sub, path in value.items():
+                yield f"inputs.{key}.{sub}", path
+        elif isinstance(value, list):
+            for i, path in enumerate(value):
+                yield f"inputs.{key}[{i}]", path
+        else:
+            yield f"inputs.{key}", value
+
+
+def _check_meaning(cfg: dict, problems: list[str], root: Path) -> None:
+    years = cfg["years"]
+    regular = (cfg.get("thresholds") or {}).get("regular_use")
+    if regular and regular["min_years"] > regular["of_last"]:
+        problems.append(f"key 'thresholds.regular_use': min_years {regular['min_years']} is more than of_last "
+                        f"{regular['of_last']}: no school could ever be a regular user")
+    terms = years.get("terms") or {}
+    months = {}
+    for term, month in terms.items():
+        if month in months:
+            problems.append(f"key 'years.terms': {term} and {months[month]} both start in month {month}; each "
+                            "term needs its own first month")
+        months.setdefault(month, term)
+
+    chapters = (cfg.get("render") or {}).get("chapters") or []
+    known = sorted(p.stem for p in (root / "reports").glob("*.qmd"))
+    for name in chapters:
+        if known and name not in known:
+            problems.append(f"key 'render.chapters': there is no chapter '{name}' (the chapters are: "
+                            f"{', '.join(known)})")
+    instruments = sorted(p.stem for p in (SCHEMAS_DIR / "instruments").glob("*.yaml") if p.stem != "scales")
+    for name in (cfg["inputs"].get("surveys") or {}):
+        if name not in instruments:
+            problems.append(f"key 'inputs.surveys.{name}': no survey instrument '{name}' (the instruments are: "
+                            f"{', '.join(instruments)}; a new one needs its file in schemas/instruments/)")
+
+    for key, path in _input_paths(cfg["inputs"]):
+        fields = _template_fields(path)
+        allowed = next((v for k, v in _PLACEHOLDERS.items() if key.startswith(f"inputs.{k}")), set())
+        if fields is None:
+            problems.append(f"key '{key}': unbalanced braces in '{path}'")
+            continue
+        for name in fields:
+            if name not in allowed:
+                hint = (f"use {' and '.join('{' + a + '}' for a in sorted(allowed))}" if allowed
+                        else "this path takes no placeholder")
+                problems.append(f"key '{key}': unknown placeholder {{{name}}} in '{path}' ({hint})")
+
+    if "attainment" in chapters:
+        need = attainment_years_needed(cfg)
+        attainment_years = years.get("attainment") or []
+        if not attainment_years:
+            problems.append("key 'years.attainment': the attainment chapter is listed in render.chapters but no "
+                            "attainment years are given")
+        elif need["outcome_year"] not in attainment_years:
+            problems.append(f"key 'attainment.outcome_year': {need['outcome_year']} is not one of years.attainment "
+                            f"({', '.join(attainment_years)})")
+        else:
+            missing_fy = [fy for fy in need["financial_years"] if fy not in years["delivery"]]
+            if missing_fy:
+                problems.append(f"key 'attainment.window_years': a window of {need['window']} years before "
+                                f"{need['outcome_year']} counts CPD use in financial years "
+                                f"{', '.join(need['financial_years'])}, but years.delivery lacks "
+                                f"{', '.join(missing_fy)} (shorten the window or add the booking exports)")
+            missing_ay = [ay for ay in need["academic_years"] if ay not in attainment_years]
+            if missing_ay:
+                problems.append(f"key 'attainment.window_years': the change over {need['window']} years to "
+                                f"{need['outcome_year']} needs performance tables for "
+                                f"{', '.join(need['academic_years'])}, but years.attainment lacks "
+                                f"{', '.join(missing_ay)} (shorten the window or add the tables)")
+
+
+def config_warnings(cfg: dict) -> list[str]:
+    """Settings a run can go on with, but that an analyst should hear about."""
+    out = []
+    regular = (cfg.get("thresholds") or {}).get("regular_use")
+    n_delivery = len(cfg["years"]["delivery"])
+    if regular and regular["of_last"] > n_delivery:
+        out.append(f"thresholds.regular_use: 'regular' looks at the last {regular['of_last']} years but only "
+                   f"{n_delivery} delivery year(s) are configured, so it counts use in those only")
+    return out
 
 
 def year_start(label: str) -> int:
@@ -107,8 +261,10 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "configuration", root: str | Path | None = None) -> "RunConfig":
-        validate_config(data, source)
-        return cls(data=data, root=Path(root) if root else PROJECT_ROOT)
+        validate_config(data, source, root)
+        run = cls(data=data, root=Path(root) if root else PROJECT_ROOT)
+        run.check_synthetic_folder()
+        return run
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -117,7 +273,39 @@ class RunConfig:
 
     @property
     def is_synthetic(self) -> bool:
+        """The config says, with its ``synthetic:`` block, that the pipeline generates this year's inputs (and
+        :meth:`check_synthetic_folder` has made sure they all lie in the generator's own folder)."""
         return "synthetic" in self.data
+
+    @property
+    def synthetic_dir(self) -> str | None:
+        return self.data["synthetic"]["out_dir"] if self.is_synthetic else None
+
+    @staticmethod
+    def check_synthetic_out_dir(out_dir: str) -> Path:
+        """The generator's folder, which must be a relative path under ``data/raw/synthetic*``."""
+        norm = Path(os.path.normpath(out_dir))
+        if norm.is_absolute() or len(norm.parts) < 3 or norm.parts[:2] != ("data", "raw") \
+                or not norm.parts[2].startswith("synthetic"):
+            raise ConfigError(f"key 'synthetic.out_dir': the synthetic year is generated into {out_dir}, but the "
+                              "generator may only write under data/raw/synthetic* (for example data/raw/synthetic)")
+        return norm
+
+    def check_synthetic_folder(self) -> None:
+        """A synthetic year generates its inputs, so Snakemake may replace them: every one must lie inside the
+        generator's folder, itself under ``data/raw/synthetic*``. A copy of the synthetic config pointed at real
+        exports stops here, before any job can overwrite or delete them."""
+        if not self.is_synthetic:
+            return
+        out_dir = self.check_synthetic_out_dir(self.synthetic_dir)
+        outside = [f"{key} ({path})" for key, path in self.configured_inputs()
+                   if not Path(os.path.normpath(path)).is_relative_to(out_dir)]
+        if outside:
+            raise ConfigError(
+                f"this config has a 'synthetic:' block, so the pipeline generates its inputs into {out_dir} and may "
+                f"replace any of them; but {len(outside)} input(s) point elsewhere: " + "; ".join(outside[:5])
+                + (f" and {len(outside) - 5} more" if len(outside) > 5 else "") + ". For real exports remove the 'synthetic:' block "
+                "(start from config/2015-16.yaml); for a synthetic year keep every input inside " + str(out_dir))
 
     @property
     def derived_dir(self) -> Path:
@@ -133,20 +321,32 @@ class RunConfig:
         return Path(p)
 
     @cached_property
-    def booking_files(self) -> list[str]:
-        """Booking exports: a ``{fy}`` template expanded over the delivery years, a glob, or a list."""
+    def booking_file_years(self) -> dict[str, str | None]:
+        """Booking exports -> the financial year each is for (from a ``{fy}`` template; None for a glob or a
+        plain path). A glob that matches nothing stops with the key named."""
         spec = self.data["inputs"]["bookings"]
         specs = spec if isinstance(spec, list) else [spec]
-        files: list[str] = []
-        for s in specs:
+        files: dict[str, str | None] = {}
+        for i, s in enumerate(specs):
+            key = "inputs.bookings" + (f"[{i}]" if isinstance(spec, list) else "")
             if "{fy}" in s:
-                files.extend(s.format(fy=fy) for fy in self.data["years"]["delivery"])
+                files.update((s.format(fy=fy), fy) for fy in self.data["years"]["delivery"])
             elif any(ch in s for ch in "*?["):
                 found = sorted(glob.glob(str(self.root / s)))
-                files.extend(os.path.relpath(f, self.root) if not Path(s).is_absolute() else f for f in found)
+                if not found:
+                    raise ConfigError(f"key '{key}': the pattern '{s}' matches no file (looked in {self.root}); "
+                                      "check the folder, or name each export, or use {fy} for one file per "
+                                      "financial year")
+                files.update((os.path.relpath(f, self.root) if not Path(s).is_absolute() else f, None)
+                             for f in found)
             else:
-                files.append(s)
+                files[s] = None
         return files
+
+    @property
+    def booking_files(self) -> list[str]:
+        """Booking exports: a ``{fy}`` template expanded over the delivery years, a glob, or a list."""
+        return list(self.booking_file_years)
 
     def performance_file(self, key_stage: str, academic_year: str) -> str | None:
         templates = self.data["inputs"].get("performance") or {}
@@ -171,19 +371,51 @@ class RunConfig:
     def optional_input(self, key: str) -> str | None:
         return self.data["inputs"].get(key)
 
+    def configured_inputs(self) -> list[tuple[str, str]]:
+        """(config key, file) of every raw file this configuration reads, templates expanded."""
+        inputs = self.data["inputs"]
+        out = [("inputs.bookings" + (f" ({fy})" if fy else ""), f) for f, fy in self.booking_file_years.items()]
+        out += [("inputs.register", inputs["register"]), ("inputs.links", inputs["links"])]
+        out += [(f"inputs.{key}", inputs[key]) for key in ("census", "feedback_coded", *REFERENCE_TABLES)
+                if inputs.get(key)]
+        for ks in ("ks4", "ks2"):
+            out += [(f"inputs.performance.{ks} ({ay})", f) for ay, f in self.performance_files(ks).items()]
+        out += [(f"inputs.surveys.{name}", f) for name, f in self.survey_files.items()]
+        out += [(f"inputs.targeted.{key}", f) for key, f in (inputs.get("targeted") or {}).items() if f]
+        return out
+
     def configured_input_files(self) -> list[str]:
         """Every raw file this configuration reads (what a synthetic run must generate)."""
-        files = list(self.booking_files)
-        inputs = self.data["inputs"]
-        files += [inputs["register"], inputs["links"]]
-        for key in ("census", "feedback_coded", *REFERENCE_TABLES):
-            if inputs.get(key):
-                files.append(inputs[key])
-        for ks in ("ks4", "ks2"):
-            files += list(self.performance_files(ks).values())
-        files += list(self.survey_files.values())
-        files += [f for f in (inputs.get("targeted") or {}).values() if f]
-        return files
+        return [f for _, f in self.configured_inputs()]
+
+    def check_inputs_distinct(self) -> None:
+        """The same export listed twice (one path under two keys, or two paths with identical contents) would
+        have its rows counted twice or quarantined as duplicates of themselves: stop and name both keys.
+        Only files of equal size are hashed, so this costs nothing on a normal year."""
+        import hashlib
+
+        by_path: dict[str, str] = {}
+        by_size: dict[int, list[tuple[str, str]]] = {}
+        problems = []
+        for key, f in self.configured_inputs():
+            p = Path(f) if Path(f).is_absolute() else self.root / f
+            norm = os.path.normcase(os.path.realpath(p))
+            if norm in by_path:
+                problems.append(f"{by_path[norm]} and {key} both name {f}")
+                continue
+            by_path[norm] = key
+            if p.is_file():
+                by_size.setdefault(p.stat().st_size, []).append((key, str(p)))
+        for same_size in by_size.values():
+            seen: dict[str, str] = {}
+            for key, p in same_size if len(same_size) > 1 else []:
+                digest = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+                if digest in seen:
+                    problems.append(f"{seen[digest]} and {key} are the same file content ({p})")
+                seen.setdefault(digest, key)
+        if problems:
+            raise ConfigError("an input is listed twice: " + "; ".join(problems)
+                              + ". Give each export once (two copies of one export would be counted twice)")
 
     # -- thresholds ---------------------------------------------------------------------------
     @property
@@ -198,8 +430,16 @@ class RunConfig:
     def formats(self) -> list[str]:
         return list(self.data["render"].get("formats") or ["html"])
 
+    @property
+    def warnings(self) -> list[str]:
+        return config_warnings(self.data)
+
     def hash_key(self) -> bytes:
         """The key for pseudonymising participant ids (see :func:`cpdeval.pseudonymise.resolve_key`)."""
-        from .pseudonymise import resolve_key
+        return self.key_info().key
 
-        return resolve_key(self.data.get("pseudonymisation"), synthetic=self.is_synthetic)
+    def key_info(self):
+        """The key with where it came from and its fingerprint (see :func:`cpdeval.pseudonymise.resolve_key`)."""
+        from .pseudonymise import key_info
+
+        return key_info(self.data.get("pseudonymisation"), synthetic=self.is_synthetic, root=self.root)
