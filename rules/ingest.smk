@@ -13,6 +13,7 @@ rule ingest_bookings:
     params:
         pseudonymisation=config.get("pseudonymisation"),
         synthetic=RUN.is_synthetic,
+        key_fingerprint=KEY.fingerprint,
     log:
         f"logs/{RUN.year}/ingest_bookings.log",
     benchmark:
@@ -89,6 +90,7 @@ rule ingest_reference:
     params:
         pseudonymisation=config.get("pseudonymisation"),
         synthetic=RUN.is_synthetic,
+        key_fingerprint=KEY.fingerprint,
     log:
         f"logs/{RUN.year}/ingest_reference.log",
     benchmark:

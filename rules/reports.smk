@@ -41,6 +41,7 @@ rule provenance:
     params:
         config_files=CONFIG_FILES,
         year=RUN.year,
+        key={"origin": KEY.origin, "fingerprint": KEY.fingerprint, "is_test_key": KEY.is_test_key},
     log:
         f"logs/{RUN.year}/provenance.log",
     benchmark:

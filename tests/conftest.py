@@ -21,6 +21,10 @@ GOOD_BOOKING = ("BK{n},C{n},Name {n},p{n}@example.org,Teacher,100001,,Alpha Scho
                 "National Centre,,London,01/05/2018,1,1.5,Attended,N,N,N,£120.00")
 
 
+#: A key of the required strength, for tests that run a real (non-synthetic) year; never used for real data.
+TEST_KEY = "cpdeval-tests-only-key-0123456789abcdef"
+
+
 def write_csv(path: Path, header: str, rows: list[str], *, bom: bool = True, crlf: bool = True,
               encoding: str = "utf-8") -> Path:
     nl = "\r\n" if crlf else "\n"
@@ -63,11 +67,58 @@ def run_snakemake(project: Path, *args: str, env: dict | None = None) -> subproc
                           timeout=1200, env=env)
 
 
+README = ROOT / "README.md"
+VENV_BIN = str(Path(sys.executable).parent) + "/"
+
+
+def readme_commands() -> list[str]:
+    """Each command of the README: lines of ```bash blocks (a trailing backslash joins lines, a trailing
+    comment is dropped) and inline code spans that start with a command."""
+    import re
+
+    text = README.read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\s+#.*$", "", re.sub(r"\s+", " ", line)).strip()
+            if line:
+                commands.append(line)
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    starts = r"(?:\.venv/bin/|snakemake |cpdeval |python3? |pip |conda |export )"
+    commands += [c.strip() for c in re.findall(rf"`({starts}[^`]+)`", prose)]
+    return commands
+
+
+def as_written(command: str, year: str = "synthetic") -> str:
+    """A README command as run by the tests: ``.venv/bin/`` is the environment running them, ``<year>`` a year."""
+    return command.replace(".venv/bin/", VENV_BIN).replace("<year>", year)
+
+
+def sh(command: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=1200,
+                          env=env)
+
+
+def main_job() -> str:
+    """The README's main job after the setup that CI does on a fresh machine: ``.venv/bin/snakemake --cores 4``."""
+    first = next(c for c in readme_commands() if c.startswith("python3 -m venv .venv") and "snakemake" in c)
+    return first.split(" && ")[-1]
+
+
+MAIN_JOB = main_job
+
+
 @pytest.fixture(scope="session")
 def synthetic_run(tmp_path_factory):
-    """The whole workflow run once on the small synthetic year, shared by the end-to-end tests."""
+    """The whole workflow run once on the small synthetic year, shared by the end-to-end tests: the README's
+    main job, as written."""
     proj = copy_project(tmp_path_factory.mktemp("cpdeval"))
-    result = run_snakemake(proj)
+    result = sh(as_written(MAIN_JOB()), proj)
     if result.returncode != 0:
         pytest.fail(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    (proj / FIRST_RUN_OUTPUT).write_text(result.stdout + result.stderr, encoding="utf-8")
     return proj
+
+
+#: What the shared synthetic run printed (kept beside the project copy for tests of the terminal output).
+FIRST_RUN_OUTPUT = "first-run-output.txt"

@@ -17,13 +17,13 @@ import polars as pl
 import pytest
 import yaml
 
-from conftest import ROOT, copy_project, run_snakemake, write_csv
+from conftest import ROOT, TEST_KEY, copy_project, run_snakemake, write_csv
 from cpdeval.config import RunConfig
 from cpdeval.contracts import list_contracts
 from cpdeval.errors import ConfigError
 from cpdeval.leaks import (build_watchlist, column_findings, png_text, pupil_row_findings, scan_paths,
                            scan_values)
-from cpdeval.pseudonymise import pseudonymise_value, resolve_key
+from cpdeval.pseudonymise import key_info, pseudonymise_value, resolve_key
 
 matplotlib.use("Agg")
 
@@ -196,21 +196,23 @@ def test_a_real_year_without_a_key_stops_naming_the_variable(no_key):
         resolve_key(SECTION, synthetic=False)
 
 
-def test_the_synthetic_year_uses_the_fixed_test_key_whatever_the_environment(no_key):
-    no_key.setenv("CPDEVAL_HASH_KEY", "a-real-key")
-    assert resolve_key(SECTION, synthetic=True) == b"synthetic-year-fixed-test-key"
+def test_a_key_in_the_environment_wins_even_for_the_synthetic_year(no_key):
+    assert resolve_key(SECTION, synthetic=True) == b"synthetic-year-fixed-test-key"   # no key given: test key
+    no_key.setenv("CPDEVAL_HASH_KEY", TEST_KEY)
+    assert resolve_key(SECTION, synthetic=True) == TEST_KEY.encode()
+    assert key_info(SECTION, synthetic=True).origin == "environment variable CPDEVAL_HASH_KEY"
 
 
 def test_key_from_a_file_outside_the_repository(no_key, tmp_path):
     key_file = tmp_path / "secrets" / "cpdeval.key"
     key_file.parent.mkdir()
-    key_file.write_text("a-long-random-key\n")
+    key_file.write_text("a-long-random-key-kept-outside-the-project\n")
     no_key.setenv("CPDEVAL_HASH_KEY_FILE", str(key_file))
-    assert resolve_key(SECTION, synthetic=False) == b"a-long-random-key"
+    assert resolve_key(SECTION, synthetic=False) == b"a-long-random-key-kept-outside-the-project"
     no_key.delenv("CPDEVAL_HASH_KEY_FILE")
-    assert resolve_key({**SECTION, "key_file": str(key_file)}, synthetic=False) == b"a-long-random-key"
-    no_key.setenv("CPDEVAL_HASH_KEY", "from-the-environment")         # the variable itself wins
-    assert resolve_key({**SECTION, "key_file": str(key_file)}, synthetic=False) == b"from-the-environment"
+    assert resolve_key({**SECTION, "key_file": str(key_file)}, synthetic=False) == b"a-long-random-key-kept-outside-the-project"
+    no_key.setenv("CPDEVAL_HASH_KEY", TEST_KEY)         # the variable itself wins
+    assert resolve_key({**SECTION, "key_file": str(key_file)}, synthetic=False) == TEST_KEY.encode()
 
 
 def test_a_key_file_inside_the_project_is_refused(no_key, tmp_path):
@@ -265,14 +267,14 @@ def test_a_real_year_run_without_a_key_stops_before_hashing(synthetic_run, tmp_p
 
     key_file = tmp_path / "outside" / "cpdeval.key"
     key_file.parent.mkdir()
-    key_file.write_text("a-long-random-key")
+    key_file.write_text("a-long-random-key-kept-outside-the-project")
     result = run_snakemake(project, target, "--configfile", "config/keytest.yaml",
                            env={**env, "CPDEVAL_HASH_KEY_FILE": str(key_file)})
     assert result.returncode == 0, result.stderr[-3000:]
     ids = set(pl.read_parquet(project / target)["participant_id"])
     raw = pl.concat([pl.read_csv(f, infer_schema=False, columns=["Contact ID"])
                      for f in sorted((project / "data" / "raw" / "synthetic" / "bookings").glob("*.csv"))])
-    assert ids <= {pseudonymise_value(c, b"a-long-random-key") for c in raw["Contact ID"].drop_nulls()}
+    assert ids <= {pseudonymise_value(c, b"a-long-random-key-kept-outside-the-project") for c in raw["Contact ID"].drop_nulls()}
     synthetic_ids = set(pl.read_parquet(synthetic_run / "data" / "derived" / "synthetic" / "ingest" /
                                         "bookings.parquet")["participant_id"])
     assert ids and not ids & synthetic_ids, "a real key must give other ids than the synthetic test key"

@@ -84,8 +84,9 @@ def package_versions() -> dict[str, str]:
 
 
 def build_provenance(raw_files: list[str], reconciliation_path: str, config_files: list[str], year: str,
-                     today: dt.date | None = None) -> dict:
-    """What a run was built from: config files, input files (rows, bytes, SHA-256), package versions, date."""
+                     today: dt.date | None = None, key: dict | None = None) -> dict:
+    """What a run was built from: config files, input files (rows, bytes, SHA-256), package versions, date,
+    and the pseudonymisation key's origin and fingerprint (``key``; never the key itself)."""
     rec = pl.read_parquet(reconciliation_path)
     rows_by_file = dict(zip(rec["source_file"].to_list(), rec["rows_in"].to_list()))
     inputs = []
@@ -95,4 +96,4 @@ def build_provenance(raw_files: list[str], reconciliation_path: str, config_file
                        "rows": rows_by_file.get(str(f))})
     configs = [{"path": c, "sha256": sha256_file(c)} for c in config_files if Path(c).exists()]
     return {"year": year, "built_on": (today or dt.date.today()).isoformat(), "config_files": configs,
-            "inputs": inputs, "packages": package_versions()}
+            "inputs": inputs, "packages": package_versions(), "pseudonymisation_key": key}

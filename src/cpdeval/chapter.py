@@ -57,7 +57,19 @@ def provenance_text(params: Mapping[str, Any]) -> str:
     cfgs = ", ".join(f"`{c['path']}` (SHA-256 `{c['sha256'][:12]}`)" for c in prov["config_files"]) or "defaults"
     pk = prov["packages"]
     return (f"Built on {prov['built_on']} from configuration {cfgs}, with Python {pk['python']}, "
-            + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "python") + ".")
+            + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "python") + ". "
+            + key_text(prov.get("pseudonymisation_key")))
+
+
+def key_text(key: Mapping[str, Any] | None) -> str:
+    """A sentence on how participant ids were pseudonymised (never the key itself)."""
+    if not key:
+        return ""
+    if key.get("is_test_key"):
+        return ("Participant identifiers in this synthetic year were replaced by keyed hashes made with the "
+                "public test key, which protects nothing: never use it for real data.")
+    return (f"Participant identifiers were replaced by keyed hashes as soon as they were read (key fingerprint "
+            f"{key['fingerprint']}; the key itself is kept outside the project).")
 
 
 def provenance_table(params: Mapping[str, Any]):

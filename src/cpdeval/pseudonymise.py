@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ID_LENGTH = 16
 
@@ -25,37 +28,88 @@ def pseudonymise_value(value: str, key: bytes) -> str:
 
 def pseudonymise_column(df: pl.DataFrame, column: str, key: bytes) -> pl.DataFrame:
     """Replace ``column`` by its keyed hash. Hashes each distinct value once (fast on large exports)."""
+    import polars as pl
+
     distinct = df.select(pl.col(column).drop_nulls().unique()).to_series().to_list()
     mapping = {v: pseudonymise_value(v, key) for v in distinct}
     return df.with_columns(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.Utf8))
 
 
-def resolve_key(section: dict | None, *, synthetic: bool, root: str | Path | None = None) -> bytes:
+#: Keys published with the project (its README example and the synthetic year's fixed key): never a real key.
+PUBLIC_KEYS = frozenset({b"choose-a-long-random-key", b"synthetic-year-fixed-test-key"})
+MIN_KEY_LENGTH = 32
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+_FINGERPRINT_MESSAGE = b"cpdeval pseudonymisation key fingerprint v1"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """The pseudonymisation key of a run, where it came from, and its fingerprint.
+
+    The fingerprint is an HMAC of a fixed text under the key: it tells two keys apart (so a run with another
+    key re-hashes everything instead of mixing ids) and reveals nothing about the key."""
+
+    key: bytes = field(repr=False)
+    origin: str
+    is_test_key: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.key)
+
+
+def key_fingerprint(key: bytes) -> str:
+    return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()[:ID_LENGTH]
+
+
+def check_key_strength(key: bytes, origin: str) -> bytes:
+    """Refuse a key a person could guess: shorter than 32 characters, or one printed in the project's docs."""
+    if key in PUBLIC_KEYS:
+        raise ConfigError(f"the pseudonymisation key from {origin} is an example published with cpdeval, so "
+                          f"anyone could reverse the hashed ids; make a key of your own with: {MAKE_A_KEY}")
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigError(f"the pseudonymisation key from {origin} has {len(key)} characters; a key shorter than "
+                          f"{MIN_KEY_LENGTH} can be found by trying keys, which would reveal participant ids. "
+                          f"Make one with: {MAKE_A_KEY}")
+    return key
+
+
+def key_info(section: dict | None, *, synthetic: bool, root: str | Path | None = None) -> KeyInfo:
     """The pseudonymisation key for a run.
 
-    Synthetic years use the fixed test key from the config. Real years read the key from the environment
-    variable named by ``pseudonymisation.key_env``, else from a file named by the environment variable
-    ``<key_env>_FILE`` (e.g. ``CPDEVAL_HASH_KEY_FILE``) or by ``pseudonymisation.key_file``. The file must
-    be outside the project (``root``, default the working folder, where the workflow runs), so that the key
-    cannot be committed with the code. A missing key stops the run, because ids hashed with a known key
-    could be reversed by guessing.
+    A key given in the environment variable named by ``pseudonymisation.key_env`` always wins; otherwise a
+    file named by the environment variable ``<key_env>_FILE`` (e.g. ``CPDEVAL_HASH_KEY_FILE``) or by
+    ``pseudonymisation.key_file``. Either must be at least 32 characters and not an example from the docs.
+    The file must be outside the project (``root``, default the working folder, where the workflow runs),
+    so that the key cannot be committed with the code. Only a synthetic year with no key given falls back
+    to the config's fixed test key (and the reports say so). A real year without a key stops, because ids
+    hashed with a known key could be reversed by guessing.
     """
     section = section or {"key_env": "CPDEVAL_HASH_KEY"}
-    if synthetic and section.get("synthetic_test_key"):
-        return section["synthetic_test_key"].encode()
     env = section["key_env"]
     value = os.environ.get(env)
     if value:
-        return value.encode()
+        origin = f"environment variable {env}"
+        return KeyInfo(check_key_strength(value.encode(), origin), origin)
     for origin, key_file in ((f"environment variable {env}_FILE", os.environ.get(f"{env}_FILE")),
                              ("pseudonymisation.key_file", section.get("key_file"))):
         if key_file:
-            return _read_key_file(Path(key_file), origin, root)
+            key = _read_key_file(Path(key_file), origin, root)
+            return KeyInfo(check_key_strength(key, f"the key file {key_file} ({origin})"),
+                           f"a key file ({origin})")
+    if synthetic and section.get("synthetic_test_key"):
+        return KeyInfo(section["synthetic_test_key"].encode(), "the synthetic year's public test key",
+                       is_test_key=True)
     raise ConfigError(
         f"no pseudonymisation key: set the environment variable {env} (or {env}_FILE, or "
         "pseudonymisation.key_file, naming a file kept outside the repository) before running a real "
-        "reporting year"
+        f"reporting year; make a key with: {MAKE_A_KEY}"
     )
+
+
+def resolve_key(section: dict | None, *, synthetic: bool, root: str | Path | None = None) -> bytes:
+    """The key bytes of :func:`key_info`."""
+    return key_info(section, synthetic=synthetic, root=root).key
 
 
 def _read_key_file(path: Path, origin: str, root: str | Path | None) -> bytes:

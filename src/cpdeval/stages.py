@@ -50,9 +50,11 @@ def _write(job: Job, result, table: str, quarantine: str, reconciliation: str, n
 # -- synthetic ----------------------------------------------------------------------------------
 
 def synthesise(job: Job) -> None:
+    from .config import RunConfig
     from .synthetic import generate
 
     p = job.params
+    RunConfig.check_synthetic_out_dir(p.out_dir)   # defence in depth: the config check ran when the DAG was built
     with step(job.logger, f"generating the {p.size} synthetic year into {p.out_dir}"):
         generate(p.out_dir, size=p.size, seed=p.seed, config={"years": p.years,
                                                                "synthetic": {"size": p.size, "seed": p.seed}})
@@ -60,11 +62,26 @@ def synthesise(job: Job) -> None:
 
 # -- ingest -------------------------------------------------------------------------------------
 
+def _hash_key(job: Job) -> bytes:
+    """The run's key, checked against the fingerprint the workflow was planned with (a job on another machine,
+    or started after the environment changed, must not hash with another key)."""
+    from .errors import ConfigError
+    from .pseudonymise import key_info
+
+    info = key_info(job.params.pseudonymisation, synthetic=job.params.synthetic)
+    planned = job.params.get("key_fingerprint") if hasattr(job.params, "get") else None
+    if planned and info.fingerprint != planned:
+        raise ConfigError(f"the pseudonymisation key from {info.origin} is not the key this run was planned with "
+                          "(its fingerprint differs): give every job the same key, for example through "
+                          "CPDEVAL_HASH_KEY_FILE on a shared file system")
+    job.logger.info("participant ids hashed with the key from %s (fingerprint %s)", info.origin, info.fingerprint)
+    return info.key
+
+
 def ingest_bookings(job: Job) -> None:
     from .ingest.bookings import read_bookings
-    from .pseudonymise import resolve_key
 
-    key = resolve_key(job.params.pseudonymisation, synthetic=job.params.synthetic)
+    key = _hash_key(job)
     with step(job.logger, f"reading {len(job.input.files)} booking export(s)"):
         result = read_bookings(list(job.input.files), key)
     _write(job, result, job.output.table, job.output.quarantine, job.output.reconciliation, "bookings")
@@ -115,7 +132,6 @@ def ingest_surveys(job: Job) -> None:
 def ingest_reference(job: Job) -> None:
     from .contracts import IngestResult, empty_quarantine, ingest_generic_csv, load_contract
     from .ingest.bookings import read_trained_leaders
-    from .pseudonymise import resolve_key
 
     import polars as pl
 
@@ -129,8 +145,7 @@ def ingest_reference(job: Job) -> None:
             job.logger.info("%s: not configured for this year; writing an empty table", table)
             result = IngestResult(pl.DataFrame(schema=contract.polars_schema), empty_quarantine(), [])
         elif table == "trained_leaders":
-            key = resolve_key(job.params.pseudonymisation, synthetic=job.params.synthetic)
-            result = read_trained_leaders(files[0], key)
+            result = read_trained_leaders(files[0], _hash_key(job))
         else:
             result = ingest_generic_csv(files, contract)
         _write(job, result, out["table"], out["quarantine"], out["reconciliation"], table)
@@ -159,7 +174,7 @@ def provenance(job: Job) -> None:
 
     with step(job.logger, f"hashing {len(job.input.raw)} input file(s)"):
         record = build_provenance(list(job.input.raw), job.input.reconciliation, job.params.config_files,
-                                  job.params.year)
+                                  job.params.year, key=dict(job.params.key))
     Path(job.output[0]).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
