@@ -11,9 +11,13 @@ rule ingest_bookings:
     output:
         **ingested("bookings"),
     params:
+        quality=RUN.data["quality"],
+        sheets=RUN.data["inputs"]["sheets"],
         pseudonymisation=config.get("pseudonymisation"),
         synthetic=RUN.is_synthetic,
         key_fingerprint=KEY.fingerprint,
+        file_years=RUN.booking_file_years,
+        years=RUN.data["years"],
     log:
         f"logs/{RUN.year}/ingest_bookings.log",
     benchmark:
@@ -35,7 +39,8 @@ rule ingest_register:
         links_quarantine=f"{DERIVED}/quarantine/links.parquet",
         links_reconciliation=f"{DERIVED}/reconciliation/links.json",
     params:
-        encoding=RUN.data["inputs"].get("register_encoding", "cp1252"),
+        quality=RUN.data["quality"],
+        encoding={k: RUN.data["inputs"][f"{k}_encoding"] for k in ("register", "links", "census")},
     log:
         f"logs/{RUN.year}/ingest_register.log",
     benchmark:
@@ -53,6 +58,7 @@ rule ingest_performance:
     output:
         **ingested("attainment_{ks}"),
     params:
+        quality=RUN.data["quality"],
         years=lambda w: list(RUN.performance_files(w.ks)),
     wildcard_constraints:
         ks="ks2|ks4",
@@ -72,6 +78,8 @@ rule ingest_surveys:
     output:
         **ingested("survey_responses"),
     params:
+        quality=RUN.data["quality"],
+        sheets=RUN.data["inputs"]["sheets"],
         instruments=list(RUN.survey_files),
     log:
         f"logs/{RUN.year}/ingest_surveys.log",
@@ -88,6 +96,8 @@ rule ingest_reference:
     output:
         **{f"{t}_{k}": v for t in (*REFERENCE_TABLES, "feedback_coded") for k, v in ingested(t).items()},
     params:
+        quality=RUN.data["quality"],
+        sheets=RUN.data["inputs"]["sheets"],
         pseudonymisation=config.get("pseudonymisation"),
         synthetic=RUN.is_synthetic,
         key_fingerprint=KEY.fingerprint,

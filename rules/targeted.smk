@@ -21,6 +21,7 @@ rule ingest_targeted:
     output:
         **{f"{t}_{k}": v for t in TARGETED_TABLES for k, v in ingested(t).items()},
     params:
+        quality=RUN.data["quality"],
         stage="cpdeval.targeted:run_ingest",
     log:
         f"logs/{RUN.year}/ingest_targeted.log",

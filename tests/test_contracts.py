@@ -49,7 +49,7 @@ def test_personal_columns_never_leave_ingest(booking_file):
 @pytest.mark.parametrize("field,value,column,rule", [
     (4, "Wizard", "role", "unknown code"),
     (15, "31/02/2018", "start_date", "type"),
-    (15, "1899-01-01", "start_date", "type"),
+    (15, "1899-01-01", "start_date", "minimum 2000-01-01"),   # ISO is a date; 1899 is before any booking
     (15, "01/01/1899", "start_date", "minimum 2000-01-01"),
     (17, "-1", "units", "minimum 0"),
     (17, "lots", "units", "type"),

@@ -15,7 +15,8 @@ from .contracts import concat_quarantine, list_contracts
 
 RECONCILIATION_SCHEMA = {
     "table": pl.Utf8, "source_file": pl.Utf8, "rows_in": pl.Int64, "rows_accepted": pl.Int64,
-    "rows_quarantined": pl.Int64, "rows_set_aside": pl.Int64, "set_aside_reason": pl.Utf8, "balanced": pl.Boolean,
+    "rows_quarantined": pl.Int64, "rows_set_aside": pl.Int64, "set_aside_reason": pl.Utf8, "rows_repaired": pl.Int64,
+    "repair_note": pl.Utf8, "balanced": pl.Boolean,
 }
 
 #: Packages whose versions a chapter's provenance records.
@@ -26,7 +27,7 @@ PROVENANCE_PACKAGES = ["cpdeval", "snakemake", "polars", "pyarrow", "pandera", "
 def combine_reconciliation(paths: list[str]) -> pl.DataFrame:
     rows = []
     for p in paths:
-        rows.extend(json.loads(Path(p).read_text(encoding="utf-8")))
+        rows.extend({"rows_repaired": 0, "repair_note": "", **r} for r in json.loads(Path(p).read_text(encoding="utf-8")))
     if not rows:
         return pl.DataFrame(schema=RECONCILIATION_SCHEMA)
     return pl.DataFrame(rows, schema=RECONCILIATION_SCHEMA).sort(["table", "source_file"])

@@ -65,7 +65,8 @@ def _validate(args) -> int:
     from .ingest.kinds import read_input
 
     # ids are hashed with a throwaway key: nothing is written
-    result = read_input(args.kind, args.file, academic_year=args.academic_year, encoding=args.encoding)
+    result = read_input(args.kind, args.file, academic_year=args.academic_year, encoding=args.encoding,
+                        sheet=args.sheet)
     for r in result.reconciliation:
         print(f"{Path(r.source_file).name}: {r.rows_in} rows in, {r.rows_accepted} would be accepted, "
               f"{r.rows_quarantined} quarantined" + (f", {r.rows_set_aside} set aside ({r.set_aside_reason})"
@@ -124,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--academic-year",
                    help="academic year of a performance table, e.g. 2018-19 (default: from a DfE file name)")
     p.add_argument("--encoding", default=None,
-                   help="text encoding, if not the contract's (GIAS files: cp1252; the others: utf-8)")
+                   help="text encoding, if not the contract's (register, links, census: auto; the others: utf-8)")
+    p.add_argument("--sheet", default=None, help="sheet of an .xlsx workbook (default the first)")
     p.set_defaults(func=_validate)
     p = sub.add_parser("describe", help="inputs a config expects and whether each is present")
     p.add_argument("--configfile", default=None, help="config file (default config/config.yaml)")

@@ -102,6 +102,20 @@ def validate_config(cfg: dict, source: str = "configuration", root: str | Path |
     return cfg
 
 
+def apply_defaults(cfg: dict, schema: dict | None = None) -> dict:
+    """Fill every key the schema gives a ``default:`` and the config leaves out, in place (the schema is the
+    one source of each default). A section with a default of ``{}`` is created so its own defaults apply."""
+    import copy
+
+    schema = schema if schema is not None else load_yaml(SCHEMAS_DIR / "config.schema.yaml")
+    for key, spec in (schema.get("properties") or {}).items():
+        if key not in cfg and "default" in spec:
+            cfg[key] = copy.deepcopy(spec["default"])
+        if isinstance(cfg.get(key), dict) and spec.get("type") == "object":
+            apply_defaults(cfg[key], spec)
+    return cfg
+
+
 def _check_years(cfg: dict, problems: list[str]) -> None:
     years = cfg.get("years") or {}
     for key in ("delivery", "attainment"):
@@ -151,7 +165,7 @@ def _template_fields(text: str) -> list[str] | None:
 def _input_paths(inputs: dict):
     """(key, path) of every configured input path, templates unexpanded."""
     for key, value in inputs.items():
-        if key == "register_encoding" or value is None:
+        if key.endswith(("_encoding", "_year")) or key == "sheets" or value is None:
             continue
         if isinstance(value, dict):
             for sub, path in value.items():
@@ -225,9 +239,26 @@ def _check_meaning(cfg: dict, problems: list[str], root: Path) -> None:
                                 f"{', '.join(missing_ay)} (shorten the window or add the tables)")
 
 
+def year_in_path(path: str) -> str | None:
+    """The academic year a DfE file's name or folder carries (``2018-2019_england_census.csv``,
+    ``dfe-national-2018-19/``), as ``2018-19``; None when there is none or more than one."""
+    import re
+
+    found = {f"{a}-{b[-2:]}" for a, b in re.findall(r"(?<!\d)(20\d\d)[-_](20\d\d|\d\d)(?!\d)", str(path))
+             if int(b[-2:]) == (int(a) + 1) % 100}
+    return found.pop() if len(found) == 1 else None
+
+
 def config_warnings(cfg: dict) -> list[str]:
     """Settings a run can go on with, but that an analyst should hear about."""
     out = []
+    census = (cfg.get("inputs") or {}).get("census")
+    reporting = cfg["years"]["reporting"]
+    census_year = year_in_path(census) if census else None   # an explicit inputs.census_year is deliberate
+    if census and census_year and census_year != reporting and not cfg["inputs"].get("census_year"):
+        out.append(f"inputs.census: the census is for {census_year} but the reporting year is {reporting}, so "
+                   "pupil numbers and % FSM describe another year's schools (set inputs.census_year to the "
+                   "census's year to record that this is deliberate, or use the reporting year's census)")
     regular = (cfg.get("thresholds") or {}).get("regular_use")
     n_delivery = len(cfg["years"]["delivery"])
     if regular and regular["of_last"] > n_delivery:
@@ -262,6 +293,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict, source: str = "configuration", root: str | Path | None = None) -> "RunConfig":
         validate_config(data, source, root)
+        apply_defaults(data)
         run = cls(data=data, root=Path(root) if root else PROJECT_ROOT)
         run.check_synthetic_folder()
         return run

@@ -220,7 +220,9 @@ def map_source_columns(raw: pl.DataFrame, contract: Contract, source_file: str) 
     from .ingest.csvread import require_columns
 
     required = [c.source for c in contract.columns if c.source and c.required]
-    require_columns(raw, required, source_file, contract.title)
+    require_columns(raw, required, source_file, contract.title,
+                    expected=[c.source for c in contract.columns] + list(contract.personal),
+                    about={c.source: c.description for c in contract.columns if c.source and c.description})
     exprs = [pl.col("source_row")]
     for c in contract.columns:
         if c.source and c.source in raw.columns:
@@ -228,6 +230,67 @@ def map_source_columns(raw: pl.DataFrame, contract: Contract, source_file: str) 
         else:
             exprs.append(pl.lit(None, dtype=pl.Utf8).alias(c.name))
     return raw.select(exprs)
+
+
+#: A time part after a date ("02/04/2018 09:30", Excel's "2018-04-02 00:00:00", ISO "2018-04-02T09:30:00").
+_TIME_PART = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+_ISO_DATE = "%Y-%m-%d"
+#: Invisible characters that make two equal ids look different (zero-width spaces and joiners, word joiner,
+#: byte order mark, soft hyphen); a no-break space counts as a space.
+_INVISIBLE = "[\u200b-\u200f\u2060\ufeff\u00ad]"
+
+
+def normalise_id_expr(expr: pl.Expr) -> pl.Expr:
+    """An identifier as compared for duplicates: invisible characters removed, spaces trimmed, upper case."""
+    return (expr.cast(pl.Utf8).str.replace_all(_INVISIBLE, "").str.replace_all("\u00a0", " ")
+            .str.strip_chars().str.to_uppercase())
+
+
+def _date_expr(text: pl.Expr, fmt: str) -> pl.Expr:
+    """A date from text in ``fmt``, also with a time part, or in ISO form (each unambiguous)."""
+    if "%H" in fmt:  # a timestamp format: keep the date
+        return text.str.to_datetime(fmt, strict=False).dt.date()
+    day = text.str.replace(_TIME_PART, "")
+    parsed = day.str.to_date(fmt, strict=False)
+    return parsed if fmt == _ISO_DATE else pl.coalesce(parsed, day.str.to_date(_ISO_DATE, strict=False))
+
+
+def day_month_order(values: pl.Series, fmt: str, source_file: str, column: str) -> str:
+    """The date format of one file's column: the configured day/month order unless the file proves the
+    other (a value above 12 where the configured order expects a month); a file holding both orders stops.
+
+    Only formats with ``%d`` and ``%m`` in their first two fields are inferred; others are returned as given.
+    """
+    import re
+
+    m = re.match(r"^%([dm])([/.-])%([dm])\2%Y$", fmt)
+    if not m or m.group(1) == m.group(3):
+        return fmt
+    sep = re.escape(m.group(2))
+    parts = (values.cast(pl.Utf8).str.strip_chars()
+             .str.extract_groups(rf"^(\d{{1,2}}){sep}(\d{{1,2}}){sep}\d{{4}}")
+             .struct.unnest().select(pl.all().cast(pl.Int32, strict=False)))
+    firsts, seconds = parts.to_series(0), parts.to_series(1)
+    # evidence only from values valid in one order (13/13/2018 is no date at all: the type rule catches it)
+    first_over = ((firsts > 12) & (seconds <= 12)).fill_null(False)
+    second_over = ((seconds > 12) & (firsts <= 12)).fill_null(False)
+    if first_over.any() and second_over.any():
+        from .errors import InputError
+
+        i, j = first_over.arg_true()[0], second_over.arg_true()[0]
+        raise InputError(source_file, f"the dates mix day/month orders: {values[i]!r} has its day first and "
+                         f"{values[j]!r} its month first, so no date in the file can be trusted; export the "
+                         "dates in one format", column=column, rule=f"dates in one format ({fmt})")
+    day_first = m.group(1) == "d"
+    if (second_over.any() and day_first) or (first_over.any() and not day_first):
+        import logging
+
+        swapped = fmt.replace("%d", "%_").replace("%m", "%d").replace("%_", "%m")
+        logging.getLogger(__name__).warning("%s, column %s: dates are %s (a value above 12 in the %s place), not "
+                                            "%s as configured; read as %s", source_file, column, swapped,
+                                            "second" if day_first else "first", fmt, swapped)
+        return swapped
+    return fmt
 
 
 def _parse_expr(col: ColumnSpec, default_date_format: str | None) -> pl.Expr:
@@ -238,8 +301,8 @@ def _parse_expr(col: ColumnSpec, default_date_format: str | None) -> pl.Expr:
         text = text.replace(mapping)
     if col.dtype == "str":
         return text
-    if col.dtype == "int":
-        return text.str.replace_all(",", "").cast(pl.Int64, strict=False)
+    if col.dtype == "int":   # "1,234", and "106676.0" as a pandas or Excel round trip writes a whole number
+        return text.str.replace_all(",", "").str.replace(r"\.0*$", "").cast(pl.Int64, strict=False)
     if col.dtype == "float":
         cleaned = text
         if col.format == "money":
@@ -254,25 +317,27 @@ def _parse_expr(col: ColumnSpec, default_date_format: str | None) -> pl.Expr:
                 .when(lowered.is_in(["false", "0", "no", "n"])).then(False)
                 .otherwise(None))
     if col.dtype == "date":
-        fmt = col.format or default_date_format or "%Y-%m-%d"
-        if "%H" in fmt:  # a timestamp: keep the date
-            return text.str.to_datetime(fmt, strict=False).dt.date()
-        return text.str.to_date(fmt, strict=False)
+        return _date_expr(text, col.format or default_date_format or _ISO_DATE)
     raise ValueError(col.dtype)
 
 
 def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type every contract column of a text table; values that cannot be read are quarantined.
 
-    A raw label outside the column's ``values`` map is reported as an unknown code. Returns the typed
-    table (all rows, the unreadable cells set to null) and the quarantine rows for unreadable cells.
+    A raw label outside the column's ``values`` map is reported as an unknown code. Each column is parsed
+    once; the day/month order of a date column is the configured one unless the file proves the other
+    (:func:`day_month_order`). Returns the typed table (all rows, the unreadable cells set to null) and the
+    quarantine rows for unreadable cells.
     """
     default_fmt = contract.source_format.get("date_format")
-    typed_exprs, problems = [], []
     present = [c for c in contract.columns if c.name in df.columns]
+    formats = {c.name: day_month_order(df[c.name], c.format or default_fmt or _ISO_DATE, source_file, c.name)
+               for c in present if c.dtype == "date"}
+    typed_name = {c.name: f"__typed_{i}" for i, c in enumerate(present)}
+    parsed = df.with_columns(_parse_expr(c, formats.get(c.name, default_fmt)).alias(typed_name[c.name])
+                             for c in present)
+    problems = []
     for c in present:
-        parsed = _parse_expr(c, default_fmt).alias(c.name)
-        typed_exprs.append(parsed)
         raw_text = pl.col(c.name).cast(pl.Utf8).str.strip_chars()
         has_text = raw_text.is_not_null() & (raw_text != "")
         if c.values:
@@ -280,28 +345,30 @@ def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.D
             unknown_rule = f"unknown code (expected one of: {', '.join(map(str, c.values))})"
             problems.append((c.name, has_text & ~known, unknown_rule))
         if c.dtype != "str" or c.values:
-            fmt = c.format or (default_fmt if c.dtype == "date" else None)
-            what = {"int": "a whole number", "float": "a number", "bool": "yes/no", "date": f"a date ({fmt})",
-                    "str": "text"}[c.dtype]
-            fails = has_text & _parse_expr(c, default_fmt).is_null()
+            fmt = formats.get(c.name) or c.format
+            what = {"int": "a whole number", "float": "a number", "bool": "yes/no",
+                    "date": f"a date ({fmt}, or {_ISO_DATE})", "str": "text"}[c.dtype]
+            fails = has_text & pl.col(typed_name[c.name]).is_null()
             if c.values:
-                fails = fails & raw_text.is_in([str(k) for k in c.values])
+                fails = fails & known
             problems.append((c.name, fails, f"type: not {what}"))
-    flagged = df.with_columns([cond.alias(f"__bad_{i}") for i, (_, cond, _) in enumerate(problems)])
+    flagged = parsed.select([pl.col("source_row")] + [pl.col(c.name) for c in present]
+                            + [cond.alias(f"__bad_{i}") for i, (_, cond, _) in enumerate(problems)])
+    any_bad = flagged.select(pl.col(f"__bad_{i}").any() for i in range(len(problems))).row(0) if problems else ()
     quarantine_parts = []
-    for i, (colname, _, rule) in enumerate(problems):
-        bad = flagged.filter(pl.col(f"__bad_{i}"))
-        if bad.height:
-            quarantine_parts.append(bad.select(
-                pl.lit(contract.name).alias("table"),
-                pl.lit(str(source_file)).alias("source_file"),
-                pl.col("source_row").cast(pl.Int64),
-                pl.lit(colname).alias("column"),
-                pl.lit(rule).alias("rule"),
-                pl.col(colname).cast(pl.Utf8).alias("value"),
-            ))
-    others = [c for c in df.columns if c not in {p.name for p in present}]
-    typed = df.select([pl.col(c) for c in others] + typed_exprs)
+    for i, ((colname, _, rule), hit) in enumerate(zip(problems, any_bad)):
+        if not hit:
+            continue
+        quarantine_parts.append(flagged.filter(pl.col(f"__bad_{i}")).select(
+            pl.lit(contract.name).alias("table"),
+            pl.lit(str(source_file)).alias("source_file"),
+            pl.col("source_row").cast(pl.Int64),
+            pl.lit(colname).alias("column"),
+            pl.lit(rule).alias("rule"),
+            pl.col(colname).cast(pl.Utf8).alias("value"),
+        ))
+    others = [c for c in df.columns if c not in typed_name]
+    typed = parsed.select([pl.col(c) for c in others] + [pl.col(typed_name[c.name]).alias(c.name) for c in present])
     return typed, concat_quarantine(quarantine_parts)
 
 
@@ -371,21 +438,30 @@ def text_rule_failures(df: pl.DataFrame, contract: Contract, source_file_col: st
 # ---------------------------------------------------------------------------------------------
 
 def duplicate_key_rows(df: pl.DataFrame, contract: Contract, source_file_col: str | None = None) -> pl.DataFrame:
-    """Quarantine rows for the second and later occurrences of a key (the first is kept)."""
-    if not contract.key:
+    """Quarantine rows for the second and later occurrences of a key (the first is kept).
+
+    Text keys are compared normalised (:func:`normalise_id_expr`: case, surrounding and no-break spaces,
+    zero-width characters), so ``BK1`` and ``bk1\u200b`` are one booking. The detail names the row, and the
+    file when it is another, of the first occurrence. A table whose keys are all distinct costs one pass."""
+    if not contract.key or not df.height:
         return empty_quarantine()
     key = list(contract.key)
-    with_first = df.with_columns(
-        pl.col("source_row").first().over(key).alias("__first_row"),
-        (pl.int_range(pl.len()).over(key) > 0).alias("__dup"),
+    norm = [normalise_id_expr(pl.col(k)).alias(f"__key_{k}") if df.schema[k] == pl.Utf8
+            else pl.col(k).alias(f"__key_{k}") for k in key]
+    keyed = df.with_columns(norm)
+    nkey = [f"__key_{k}" for k in key]
+    if keyed.select(pl.struct(nkey).n_unique()).item() == df.height:   # the usual case: nothing repeats
+        return empty_quarantine()
+    with_first = keyed.with_columns(
+        pl.col("source_row").first().over(nkey).alias("__first_row"),
+        (pl.int_range(pl.len()).over(nkey) > 0).alias("__dup"),
+        *([pl.col(source_file_col).first().over(nkey).alias("__first_file")] if source_file_col else []),
     )
-    dups = with_first.filter(pl.col("__dup") & pl.all_horizontal([pl.col(k).is_not_null() for k in key]))
+    dups = with_first.filter(pl.col("__dup") & pl.all_horizontal([pl.col(k).is_not_null() for k in nkey]))
     if not dups.height:
         return empty_quarantine()
     src = pl.col(source_file_col) if source_file_col else pl.lit("")
     first_src = pl.col("__first_file") if source_file_col else pl.lit("")
-    if source_file_col:
-        dups = dups.with_columns(pl.col(source_file_col).first().over(key).alias("__first_file"))
     return dups.select(
         pl.lit(contract.name).alias("table"),
         src.cast(pl.Utf8).alias("source_file"),
@@ -441,6 +517,8 @@ class Reconciliation:
     rows_quarantined: int
     rows_set_aside: int = 0
     set_aside_reason: str = ""
+    rows_repaired: int = 0      # accepted rows read after a harmless repair (counted among the accepted)
+    repair_note: str = ""
 
     @property
     def balanced(self) -> bool:
@@ -516,6 +594,41 @@ def reconcile(raw_counts: dict[str, int], accepted: pl.DataFrame, quarantine: pl
     return out
 
 
+def quarantine_gate(result: IngestResult, quality: dict | None, kind: str = "") -> list[str]:
+    """Stop when a file has more of its rows quarantined than ``quality.max_quarantine_share``: a result built
+    mostly on rejected rows is not a result. The message gives the top rules broken with an example row each.
+    A file listed under ``quality.accept`` (with the reason) goes on; the returned notes say so."""
+    from .errors import InputError
+
+    if quality is None:
+        return []
+    limit = float(quality.get("max_quarantine_share", 0.05))
+    accept = {str(Path(k)): v for k, v in (quality.get("accept") or {}).items()}
+    notes = []
+    for rec in result.reconciliation:
+        if not rec.rows_in or rec.rows_quarantined / rec.rows_in <= limit:
+            continue
+        share = f"{rec.rows_quarantined:,} of {rec.rows_in:,} rows ({100 * rec.rows_quarantined / rec.rows_in:.1f}%)"
+        reason = accept.get(str(Path(rec.source_file)))
+        if reason:
+            notes.append(f"{rec.source_file}: {share} quarantined, above the limit of {limit:.0%}, accepted in the "
+                         f"config: {reason}")
+            continue
+        q = result.quarantine.filter(pl.col("source_file") == rec.source_file)
+        top = (q.group_by(["column", "rule"]).agg(pl.col("source_row").n_unique().alias("rows"),
+                                                  pl.col("source_row").min().alias("row"),
+                                                  pl.col("value").sort_by("source_row").first().alias("value"))
+               .sort(["rows", "column", "rule"], descending=[True, False, False]).head(3))
+        reasons = "; ".join(f"{r['column']}: {r['rule']} ({r['rows']:,} rows, e.g. row {r['row']}: {r['value']!r})"
+                            for r in top.iter_rows(named=True))
+        raise InputError(rec.source_file, f"{share} were quarantined, above the limit of {limit:.0%} "
+                         f"(quality.max_quarantine_share), so nothing built on this file could be trusted. Most "
+                         f"common reasons: {reasons}. Fix the export (`cpdeval validate {rec.source_file} --as "
+                         f"{kind or rec.table}` lists every row), or, if the rows are rightly left out, accept it "
+                         "under quality.accept with the reason", rule="quarantine gate")
+    return notes
+
+
 def write_result(result: IngestResult, table_path: str | Path, quarantine_path: str | Path,
                  reconciliation_path: str | Path) -> None:
     """Write an ingest result: the table and its quarantine as parquet, the reconciliation as JSON."""
@@ -529,19 +642,21 @@ def write_result(result: IngestResult, table_path: str | Path, quarantine_path: 
 
 
 def ingest_generic_csv(paths: list[str], contract: Contract, *, encoding: str | None = None,
-                       transform=None) -> IngestResult:
-    """Read one or more CSV exports described by a ``generic_csv`` contract.
+                       transform=None, row_checks=None, sheets: dict | None = None) -> IngestResult:
+    """Read one or more CSV (or .xlsx) exports described by a ``generic_csv`` contract.
 
     Each file is read as text (:func:`cpdeval.ingest.csvread.read_text_csv`), its headers mapped onto
     the contract, values typed, and rows validated. ``transform(df) -> df`` runs on the typed table before
-    validation (for derived columns such as pseudonymised ids).
+    validation (for derived columns such as pseudonymised ids); ``row_checks(df) -> quarantine rows`` adds
+    rules the contract cannot state alone (e.g. a booking dated outside its export's financial year);
+    ``sheets`` names the sheet to read of an .xlsx file (default the first).
     """
     from .ingest.csvread import read_text_csv
 
     enc = encoding or contract.source_format.get("encoding", "utf-8")
     frames, pre_q, counts = [], [], {}
     for path in paths:
-        raw = read_text_csv(path, encoding=enc)
+        raw = read_text_csv(path, encoding=enc, sheet=(sheets or {}).get(str(path)))
         counts[str(path)] = raw.height
         mapped = map_source_columns(raw, contract, str(path))
         typed, q = coerce(mapped, contract, str(path))
@@ -550,6 +665,8 @@ def ingest_generic_csv(paths: list[str], contract: Contract, *, encoding: str | 
     df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     if transform is not None:
         df = transform(df)
+    if row_checks is not None:
+        pre_q.append(row_checks(df))
     accepted, quarantine = validate(df, contract, pre_quarantine=concat_quarantine(pre_q))
     result = IngestResult(accepted, quarantine, reconcile(counts, accepted, quarantine, contract.name))
     result.check_balanced()

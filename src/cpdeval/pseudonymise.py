@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,17 +23,34 @@ if TYPE_CHECKING:
 ID_LENGTH = 16
 
 
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+
+
+def normalise_id(value: str) -> str:
+    """An id as hashed: invisible characters removed, no-break spaces as spaces, trimmed, upper case (the same
+    rule as :func:`cpdeval.contracts.normalise_id_expr`), so ``c123`` and ``C123\u200b`` are one person."""
+    return _INVISIBLE.sub("", value).replace("\u00a0", " ").strip().upper()
+
+
+def _hmac(normalised: str, key: bytes) -> str:
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:ID_LENGTH]
+
+
 def pseudonymise_value(value: str, key: bytes) -> str:
-    return hmac.new(key, value.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:ID_LENGTH]
+    return _hmac(normalise_id(value), key)
 
 
 def pseudonymise_column(df: pl.DataFrame, column: str, key: bytes) -> pl.DataFrame:
-    """Replace ``column`` by its keyed hash. Hashes each distinct value once (fast on large exports)."""
+    """Replace ``column`` by the keyed hash of its normalised ids. Hashes each distinct id once."""
     import polars as pl
 
-    distinct = df.select(pl.col(column).drop_nulls().unique()).to_series().to_list()
-    mapping = {v: pseudonymise_value(v, key) for v in distinct}
-    return df.with_columns(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.Utf8))
+    from .contracts import normalise_id_expr
+
+    ids = normalise_id_expr(pl.col(column))
+    ids = pl.when(ids == "").then(None).otherwise(ids)   # an id of invisible characters only is no id
+    distinct = df.select(ids.drop_nulls().unique()).to_series().to_list()
+    mapping = {v: _hmac(v, key) for v in distinct}
+    return df.with_columns(ids.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(column))
 
 
 #: Keys published with the project (its README example and the synthetic year's fixed key): never a real key.

@@ -41,9 +41,11 @@ def _log_result(job: Job, name: str, result) -> None:
 
 
 def _write(job: Job, result, table: str, quarantine: str, reconciliation: str, name: str) -> None:
-    from .contracts import write_result
+    from .contracts import quarantine_gate, write_result
 
     _log_result(job, name, result)
+    for note in quarantine_gate(result, getattr(job.params, "quality", None)):
+        job.logger.warning("%s", note)
     write_result(result, table, quarantine, reconciliation)
 
 
@@ -69,7 +71,7 @@ def _hash_key(job: Job) -> bytes:
     from .pseudonymise import key_info
 
     info = key_info(job.params.pseudonymisation, synthetic=job.params.synthetic)
-    planned = job.params.get("key_fingerprint") if hasattr(job.params, "get") else None
+    planned = getattr(job.params, "key_fingerprint", None)
     if planned and info.fingerprint != planned:
         raise ConfigError(f"the pseudonymisation key from {info.origin} is not the key this run was planned with "
                           "(its fingerprint differs): give every job the same key, for example through "
@@ -82,20 +84,27 @@ def ingest_bookings(job: Job) -> None:
     from .ingest.bookings import read_bookings
 
     key = _hash_key(job)
+    years = getattr(job.params, "years", None) or {}   # (the benchmark driver passes no years)
     with step(job.logger, f"reading {len(job.input.files)} booking export(s)"):
-        result = read_bookings(list(job.input.files), key)
+        result = read_bookings(list(job.input.files), key, file_years=getattr(job.params, "file_years", None),
+                               delivery_years=years.get("delivery"),
+                               start_month=years.get("financial_year_start_month", 4),
+                               sheets=getattr(job.params, "sheets", None))
     _write(job, result, job.output.table, job.output.quarantine, job.output.reconciliation, "bookings")
 
 
 def ingest_register(job: Job) -> None:
     from .ingest.register_validate import ingest_links, ingest_schools
 
+    enc = job.params.encoding
+    if isinstance(enc, str):   # one encoding for every file (the benchmark driver's form)
+        enc = {"register": enc, "links": enc, "census": "auto"}
     with step(job.logger, f"reading the school register {job.input.register}"):
         census = job.input.census[0] if len(job.input.census) else None
-        schools = ingest_schools(job.input.register, census, encoding=job.params.encoding)
+        schools = ingest_schools(job.input.register, census, encoding=enc["register"], census_encoding=enc["census"])
     _write(job, schools, job.output.table, job.output.quarantine, job.output.reconciliation, "schools")
     with step(job.logger, f"reading the links file {job.input.links}"):
-        links = ingest_links(job.input.links, encoding=job.params.encoding)
+        links = ingest_links(job.input.links, encoding=enc["links"])
     _write(job, links, job.output.links_table, job.output.links_quarantine, job.output.links_reconciliation,
            "links")
 
@@ -119,7 +128,7 @@ def ingest_surveys(job: Job) -> None:
     accepted, quarantines, recs = [], [], []
     for name, path in zip(job.params.instruments, job.input.files):
         with step(job.logger, f"reading survey {name} from {path}"):
-            result, long = read_survey(path, name)
+            result, long = read_survey(path, name, sheet=(getattr(job.params, "sheets", None) or {}).get(str(path)))
         accepted.append(long)
         quarantines.append(result.quarantine)
         recs.extend(result.reconciliation)
@@ -145,9 +154,9 @@ def ingest_reference(job: Job) -> None:
             job.logger.info("%s: not configured for this year; writing an empty table", table)
             result = IngestResult(pl.DataFrame(schema=contract.polars_schema), empty_quarantine(), [])
         elif table == "trained_leaders":
-            result = read_trained_leaders(files[0], _hash_key(job))
+            result = read_trained_leaders(files[0], _hash_key(job), sheets=job.params.sheets)
         else:
-            result = ingest_generic_csv(files, contract)
+            result = ingest_generic_csv(files, contract, sheets=job.params.sheets)
         _write(job, result, out["table"], out["quarantine"], out["reconciliation"], table)
 
 

@@ -1124,7 +1124,7 @@ def _files(obj: Any, name: str) -> list[str]:
 
 def run_ingest(job) -> None:
     """Stage ``ingest_targeted``: every targeted input through its contract (empty where not configured)."""
-    from .contracts import write_result
+    from .contracts import quarantine_gate, write_result
     from .logs import step
 
     codebook = load_codebook(job_value(job.input, "codebook") or None)
@@ -1137,6 +1137,8 @@ def run_ingest(job) -> None:
                             r.rows_quarantined)
         if not result.reconciliation:
             job.logger.info("%s: not configured for this year; writing an empty table", table)
+        for note in quarantine_gate(result, job_value(job.params, "quality", None)):
+            job.logger.warning("%s", note)
         write_result(result, job_value(job.output, f"{table}_table"), job_value(job.output, f"{table}_quarantine"),
                      job_value(job.output, f"{table}_reconciliation"))
 

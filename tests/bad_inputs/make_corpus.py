@@ -199,8 +199,14 @@ EXTRA_PLANTS = {
 }
 
 
+#: Kinds read with encoding "auto" (UTF-8 when the bytes are UTF-8, else Windows-1252), as GIAS and DfE
+#: files arrive in either form.
+AUTO_ENCODING_KINDS = ("register", "links", "census")
+
+
 def _other_format(fmt: str) -> str:
-    return "%d/%m/%Y" if fmt.startswith("%Y") else "%Y-%m-%d" + (" %H:%M" if "%H" in fmt else "")
+    """A way of writing a date that no contract reads ("14 May 2018"; ISO and a time part are read)."""
+    return "%d %B %Y"
 
 
 def _impossible_date(fmt: str) -> str:
@@ -396,16 +402,20 @@ def variants(b: Base) -> list[tuple[str, bytes, dict]]:
     add("truncated", b.encode(last[:cut]), "stop", rules=("truncated", "quoting"), row=_line(n - 1),
         note="the file ends in the middle of its last record")
     add("no_final_newline", b.encode(last), "clean")
-    add("semicolon_delimited", b.encode(b.text(delimiter=";")), "stop", rules=("missing",), row=1)
-    add("tab_delimited", b.encode(b.text(delimiter="\t")), "stop", rules=("missing",), row=1)
+    add("semicolon_delimited", b.encode(b.text(delimiter=";")), "stop", rules=("missing", "separated by semicolons"), row=1)
+    add("tab_delimited", b.encode(b.text(delimiter="\t")), "stop", rules=("missing", "separated by tabs"), row=1)
     add("utf16", text.encode("utf-16"), "stop", rules=R_ENCODING + ("missing",), row=1,
         note="a UTF-16 export (Excel 'Unicode text')")
     # wrong encoding: a non-ASCII name written in the encoding the contract does not say
     other = "utf-8" if s.encoding.lower() in ("cp1252", "windows-1252", "latin-1") else "cp1252"
     enc_text = b.text(rows=b.with_cell(PLANT_AT, s.text, NON_ASCII))
     first_non_ascii = next(i for i, line in enumerate(enc_text.split("\n"), 1) if not line.isascii())
-    add(f"wrong_encoding_{other}", b.encode(enc_text, other, bom=False), "stop", rules=R_ENCODING,
-        row=first_non_ascii, note=f"written as {other}; the contract says {s.encoding}")
+    if s.kind in AUTO_ENCODING_KINDS:   # read with encoding auto: each encoding is detected per file
+        add(f"wrong_encoding_{other}", b.encode(enc_text, other, bom=False), "clean",
+            note=f"written as {other}; detected (the published files are {s.encoding})")
+    else:
+        add(f"wrong_encoding_{other}", b.encode(enc_text, other, bom=False), "stop", rules=R_ENCODING,
+            row=first_non_ascii, note=f"written as {other}; the contract says {s.encoding}")
     if b.bom:
         add("without_bom", b.encode(text, bom=False), "clean")
     elif s.encoding == "utf-8":
@@ -426,8 +436,12 @@ def variants(b: Base) -> list[tuple[str, bytes, dict]]:
         note="a delimiter after the last field of every line, header too (an empty extra column)")
     rows = [list(r) for r in b.rows]
     rows[PLANT_AT] = rows[PLANT_AT] + ["surplus"]
-    add("extra_field_in_row", b.encode(b.text(rows=rows)), "stop", rules=("fields but the header has",),
-        row=_line(PLANT_AT))
+    if s.kind == "register":   # GIAS: a spill into the unread last column is repaired and counted
+        add("extra_field_in_row", b.encode(b.text(rows=rows)), "clean",
+            note="an extra field after the last column, which is not read: repaired, counted in the reconciliation")
+    else:
+        add("extra_field_in_row", b.encode(b.text(rows=rows)), "stop", rules=("fields but the header has",),
+            row=_line(PLANT_AT))
     lost = [h for h in b.header[2:] if h in s.not_null]
     if lost:
         rows = [list(r) for r in b.rows]
@@ -472,6 +486,11 @@ def variants(b: Base) -> list[tuple[str, bytes, dict]]:
           R_TYPE, _line(i), s.date.column, note=f"one {s.date.header} not written {s.date.format}")
         q("impossible_date", b.with_cell(i, s.date.header, _impossible_date(s.date.format)), R_TYPE, _line(i),
           s.date.column, note="31 February")
+        if s.date.format == "%d/%m/%Y":   # unambiguous shapes of the same date, as exports write them
+            for name, shape in (("date_with_time", "%d/%m/%Y %H:%M"), ("excel_datetime", "%Y-%m-%d %H:%M:%S"),
+                                ("iso_date", "%Y-%m-%d")):
+                add(name, b.encode(b.text(rows=b.with_cell(i, s.date.header, value.strftime(shape)))), "clean",
+                    note=f"one {s.date.header} written {shape}")
     typed = R_TYPE if s.text_typed else ()   # no text column: the cell is not a number, either
     for name, value in FORMULAS.items():
         q(name, b.with_cell(PLANT_AT, s.text, value), R_FORMULA + typed, _line(PLANT_AT), s.text_column,

@@ -29,6 +29,7 @@ import codecs
 import csv
 import difflib
 import io
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -48,10 +49,28 @@ def _normalise_encoding(encoding: str) -> str:
         raise ValueError(f"unknown text encoding {encoding!r}") from exc
 
 
-def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
-    """The text of ``path`` decoded with ``encoding``; a BOM is removed.
+#: A multi-byte UTF-8 character: a file holding one is UTF-8 (a Windows-1252 file almost never does).
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
-    Raises :class:`InputError` with the (1-based) line of the first undecodable byte.
+
+def detect_encoding(data: bytes) -> str:
+    """``auto``: a byte order mark says UTF-8; text that decodes as UTF-8 is UTF-8; text with no UTF-8
+    character at all is Windows-1252 (Excel's plain CSV, GIAS and DfE downloads). Text holding UTF-8
+    characters that does not decode is damaged UTF-8, left to the decoder to name the line."""
+    if data.startswith(_BOM):
+        return "utf-8"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "utf-8" if _UTF8_MULTIBYTE.search(data) else "cp1252"
+
+
+def decode_file(path: str | Path, encoding: str = "utf-8", setting: str | None = None) -> str:
+    """The text of ``path`` decoded with ``encoding`` (``auto``: :func:`detect_encoding`); a BOM is removed.
+
+    Raises :class:`InputError` with the (1-based) line of the first undecodable byte; ``setting`` names the
+    config key that sets this file's encoding, for the message.
     """
     path = Path(path)
     try:
@@ -60,6 +79,8 @@ def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
         raise InputError(path, "file not found", rule="the configured input must exist") from None
     except IsADirectoryError:
         raise InputError(path, "is a folder, not a file", rule="the configured input must be a file") from None
+    if encoding == "auto":
+        encoding = detect_encoding(data)
     enc = _normalise_encoding(encoding)
     start = 0
     if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
@@ -69,7 +90,7 @@ def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
         # A UTF-8 byte order mark means the file is UTF-8 whatever we were told.
         enc, start = "utf-8", len(_BOM)
     if enc != "utf-8" and not data.isascii():
-        _refuse_utf8_read_as_single_byte(path, data, start, enc)
+        _refuse_utf8_read_as_single_byte(path, data, start, enc, setting)
     try:
         text = data[start:].decode(enc)
     except UnicodeDecodeError as exc:
@@ -78,6 +99,8 @@ def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
         bad = data[pos:pos + max(1, exc.end - exc.start)]
         hint = ("the file is not UTF-8, perhaps Windows-1252 (Excel's plain 'CSV'; GIAS downloads): save it as "
                 "'CSV UTF-8'" if enc == "utf-8" else "check the file's text encoding")
+        if setting:
+            hint += f", or set {setting} to the file's encoding (auto detects UTF-8 and Windows-1252)"
         raise InputError(path, f"byte {bad.hex(' ')} at offset {pos} cannot be decoded as {enc} ({hint})",
                          row=line, rule=f"text encoding {enc}") from None
     if "\r" in text and "\n" not in text:  # CR alone ends lines (old Mac exports)
@@ -85,7 +108,7 @@ def decode_file(path: str | Path, encoding: str = "utf-8") -> str:
     return text
 
 
-def _refuse_utf8_read_as_single_byte(path: Path, data: bytes, start: int, enc: str) -> None:
+def _refuse_utf8_read_as_single_byte(path: Path, data: bytes, start: int, enc: str, setting: str | None) -> None:
     """Stop when a file to be read as a single-byte encoding (cp1252, latin-1) is valid UTF-8 with
     non-ASCII characters: decoding it as asked would turn every accented letter into two wrong ones."""
     try:
@@ -96,7 +119,8 @@ def _refuse_utf8_read_as_single_byte(path: Path, data: bytes, start: int, enc: s
     line = data.count(b"\n", 0, pos) + 1
     char = data[pos:pos + 4].decode("utf-8", errors="ignore")[:1]
     raise InputError(path, f"the file is UTF-8 (first non-ASCII character {char!r} at offset {pos}) but is read as "
-                     f"{enc}; save it as {enc} or set its encoding to utf-8 in the config", row=line,
+                     f"{enc}; save it as {enc} or set {setting or 'its encoding'} to utf-8 (or auto) in the config",
+                     row=line,
                      rule=f"text encoding {enc}")
 
 
@@ -123,9 +147,60 @@ def _header_of(text: str) -> list[str]:
     return []
 
 
-def read_header(path: str | Path, *, encoding: str = "utf-8") -> list[str]:
-    """Column names of a CSV file (first non-blank record)."""
-    return _header_of(decode_file(path, encoding))
+def read_header(path: str | Path, *, encoding: str = "utf-8", sheet: str | int | None = None) -> list[str]:
+    """Column names of a CSV file (first non-blank record) or of an .xlsx sheet (its header row)."""
+    from .excel import refuse_if_not_text, sniff
+
+    kind = sniff(path) if Path(path).is_file() else "text"
+    if kind == "xlsx":
+        from .excel import read_excel_text
+
+        return [c for c in read_excel_text(path, sheet=sheet).columns if c != "source_row"]
+    refuse_if_not_text(path, kind)
+    return _header_of(_drop_sep_line(decode_file(path, encoding)))
+
+
+def _drop_sep_line(text: str, separator: str = ",") -> str:
+    """Excel writes ``sep=,`` on the first line of some CSV exports: honour it when it names the separator
+    the file is read with (the line becomes blank, so line numbers stay); otherwise say what the file is."""
+    first = text[:text.find("\n") + 1 if "\n" in text else len(text)]
+    if not first.strip().lower().startswith("sep="):
+        return text
+    sep = first.strip()[4:5]
+    if sep != separator:
+        raise _SeparatorProblem(sep)
+    return "\n" + text[len(first):]
+
+
+class _SeparatorProblem(Exception):
+    def __init__(self, sep: str):
+        self.sep = sep
+
+
+_SEPARATOR_NAMES = {";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
+def _separator_message(text: str, sep: str) -> str:
+    name = _SEPARATOR_NAMES.get(sep, repr(sep))
+
+    decimal_commas = sep == ";" and re.search(r"(^|;)\s*\"?-?\d+,\d+\"?\s*(;|$)", text[:200_000], re.M)
+    return (f"the file is separated by {name}" + (" with decimal commas (a European-locale Excel export)"
+                                                   if decimal_commas else "")
+            + ", not commas: save it from Excel as 'CSV UTF-8 (Comma delimited)'"
+            + (" with '.' as the decimal separator" if decimal_commas else ""))
+
+
+def _title_lines(text: str, header: list[str]) -> int | None:
+    """Line of the real header when the first record is a title (one cell) above a wider table."""
+    if len([f for f in header if f.strip()]) > 1:
+        return None
+    reader = csv.reader(_lines(text))
+    for i, record in enumerate(reader):
+        if i > 20:
+            break
+        if len([f for f in record if f.strip()]) >= 3:
+            return reader.line_num
+    return None
 
 
 def _record_start_lines(text: str) -> tuple[list[int], list[bool]]:
@@ -186,6 +261,69 @@ def _refuse_truncated(path: Path, body: str, n_header: int, lead_lines: int) -> 
                          "with a line break or has every field)")
 
 
+def _ragged_rows(body: str, n_header: int, lead_lines: int) -> list[int]:
+    """Start lines of every record with more fields than the header."""
+    reader = csv.reader(io.StringIO(body, newline=""))
+    out, prev_end = [], 0
+    for i, record in enumerate(reader):
+        start, prev_end = prev_end + 1, reader.line_num
+        if i and len(record) > n_header:
+            out.append(start + lead_lines)
+    return out
+
+
+def _shifted_row(body: str, header: list[str], wanted: list[str]) -> tuple[int, int] | None:
+    """The first over-long record whose read fields are not where a regular row has them (line, fields), or
+    None when every over-long record only continues the last column: the read columns that hold numbers in
+    regular rows still hold numbers (a comma inside an earlier field shifts text into them)."""
+    def is_number(v: str) -> bool:
+        return v.strip().replace(".", "", 1).isdigit()
+
+    reader = csv.reader(io.StringIO(body, newline=""))
+    records, prev_end = [], 0
+    for record in reader:
+        records.append((prev_end + 1, record))
+        prev_end = reader.line_num
+    records = records[1:]
+    regular = [r for _, r in records if len(r) == len(header)][:200]
+    positions = [header.index(c) for c in wanted]
+    # read columns whose values in regular rows are all numbers (and not all blank)
+    numeric = [p for p in positions if any(r[p].strip() for r in regular)
+               and all(is_number(r[p]) for r in regular if r[p].strip())]
+    for line, r in records:
+        if len(r) > len(header) and (not numeric or any(r[p].strip() and not is_number(r[p]) for p in numeric)):
+            return line, len(r)
+    return None
+
+
+def _read_repaired_or_raise(path: Path, exc: Exception, text: str, body: str, header: list[str],
+                            wanted: list[str] | None, separator: str, lead_lines: int,
+                            repaired: list[int] | None) -> pl.DataFrame:
+    """polars could not read the file: repair rows that only overflow into an unread last column (when the
+    caller counts repairs), or raise the clearest :class:`InputError` (ragged row, broken quoting)."""
+    row, n = _first_ragged_row(text, len(header))
+    repairable = repaired is not None and wanted is not None and header[-1] not in wanted
+    shifted = _shifted_row(body, header, wanted) if row is not None and repairable else None
+    if shifted is not None:   # a row whose read columns moved: name it, not a harmless spill before it
+        row, n = shifted[0] + lead_lines, shifted[1]
+    elif row is not None and repairable:
+        # the extra fields continue the last column (unquoted commas in it), which is not read
+        df = pl.read_csv(io.BytesIO(body.encode("utf-8")), infer_schema=False, has_header=True, separator=separator,
+                         empty_string_is_null=True, raise_if_empty=False, truncate_ragged_lines=True).select(wanted)
+        repaired.extend(_ragged_rows(body, len(header), lead_lines))
+        return df
+    if row is not None:
+        raise InputError(path, f"the record has {n} fields but the header has {len(header)}", row=row,
+                         rule="every row has the header's number of fields") from None
+    row, why = _first_bad_quote(text)
+    if row is not None:
+        hint = ": a quote opened and never closed swallows the lines after it" if "end of data" in why else ""
+        raise InputError(path, f"broken quoting in the record starting here ({why}){hint}", row=row,
+                         rule="a field that starts with a quote ends with one") from None
+    raise InputError(path, f"cannot be read as CSV: {str(exc).splitlines()[0]}",
+                     rule="comma-separated text with a header row") from None
+
+
 def _first_ragged_row(text: str, n_header: int) -> tuple[int | None, int]:
     reader = csv.reader(io.StringIO(text, newline=""))
     prev_end = 0
@@ -203,8 +341,14 @@ def _first_ragged_row(text: str, n_header: int) -> tuple[int | None, int]:
 
 def read_text_csv(path: str | Path, *, encoding: str = "utf-8", columns: Iterable[str] | None = None,
                   separator: str = ",", require: Iterable[str] | None = None,
-                  what: str = "input file") -> pl.DataFrame:
+                  what: str = "input file", sheet: str | int | None = None,
+                  encoding_setting: str | None = None, repaired: list[int] | None = None) -> pl.DataFrame:
     """Read a CSV file with every column as text, plus ``source_row`` (line of the record; header = 1).
+
+    An .xlsx workbook is read the same way (:func:`cpdeval.ingest.excel.read_excel_text`, ``sheet`` or the
+    first); an .xls, gzip, zip, PDF or other binary file stops with what it is and how to convert it. A first
+    line ``sep=,`` (Excel) is skipped; a file separated by semicolons (with decimal commas) or tabs, or with
+    title lines above the header, stops saying exactly that.
 
     ``columns`` restricts the columns returned (faster on wide files); names not in the file are ignored.
     ``require`` names columns that must be in the header: if any is missing, :func:`require_columns` stops
@@ -212,11 +356,31 @@ def read_text_csv(path: str | Path, *, encoding: str = "utf-8", columns: Iterabl
     kind in the message). Empty files, files with only a header, duplicate column names and rows with more
     fields than the header raise :class:`InputError`.
     """
+    from .excel import read_excel_text, refuse_if_not_text, sniff
+
     path = Path(path)
-    text = decode_file(path, encoding)
+    kind = sniff(path) if path.is_file() else "text"
+    if kind == "xlsx":
+        return read_excel_text(path, sheet=sheet, columns=columns, require=require, what=what)
+    refuse_if_not_text(path, kind)
+    text = decode_file(path, encoding, encoding_setting)
+    try:
+        text = _drop_sep_line(text, separator)
+    except _SeparatorProblem as exc:
+        raise InputError(path, f"the first line says sep={exc.sep}: " + _separator_message(text, exc.sep), row=1,
+                         rule="comma-separated text with a header row") from None
     header = _header_of(text)
     if not header:
         raise InputError(path, "the file is empty (no header row)", row=1, rule="a CSV file with a header row")
+    data_cols = [h for h in header if h.strip()]
+    for sep in (";", "\t", "|"):
+        if separator == "," and len(data_cols) == 1 and sep in data_cols[0]:
+            raise InputError(path, _separator_message(text, sep), row=1, rule="comma-separated text with a header row")
+    title_end = _title_lines(text, header)
+    if title_end is not None:
+        raise InputError(path, f"the first line(s) are a title, not the header: the table's header seems to be on "
+                         f"line {title_end}; delete the lines above it and save the file again", row=1,
+                         rule="the header is the first line")
     if require is not None:
         require_columns(header, list(require), path, what)
     dupes = sorted({h for h in header if header.count(h) > 1})
@@ -246,18 +410,7 @@ def read_text_csv(path: str | Path, *, encoding: str = "utf-8", columns: Iterabl
         if wanted is not None:
             df = df.select(wanted)
     except pl.exceptions.ComputeError as exc:
-        row, n = _first_ragged_row(text, len(header))
-        if row is not None:
-            raise InputError(path, f"the record has {n} fields but the header has {len(header)}", row=row,
-                             rule="every row has the header's number of fields") from None
-        row, why = _first_bad_quote(text)
-        if row is not None:
-            hint = (": a quote opened and never closed swallows the lines after it"
-                    if "end of data" in why else "")
-            raise InputError(path, f"broken quoting in the record starting here ({why}){hint}", row=row,
-                             rule="a field that starts with a quote ends with one") from None
-        raise InputError(path, f"cannot be read as CSV: {str(exc).splitlines()[0]}",
-                         rule="comma-separated text with a header row") from None
+        df = _read_repaired_or_raise(path, exc, text, body, header, wanted, separator, lead_lines, repaired)
     if df.height == 0:
         raise InputError(path, "the file has a header but no data rows", row=2,
                          rule="at least one data row")
@@ -295,21 +448,33 @@ def close_matches(name: str, candidates: Iterable[str], n: int = 3, cutoff: floa
 
 
 def require_columns(df: pl.DataFrame | Iterable[str], required: Iterable[str], path: str | Path,
-                    what: str) -> None:
+                    what: str, expected: Iterable[str] | None = None, about: dict[str, str] | None = None) -> None:
     """Stop with one :class:`InputError` listing every required column missing from ``df``.
 
     ``df`` may be a frame or a list of column names. Each missing name comes with close matches from the
-    file's header (a renamed or re-cased column is the usual cause).
+    file's header (a renamed or re-cased column is the usual cause); when ``expected`` (every column the
+    contract knows) is given, headers the contract does not know come first, and a lone missing column with
+    a lone unknown header is named as a likely rename. ``about`` gives a missing column's meaning (a survey
+    item's text) for the message.
     """
     have = list(df.columns) if isinstance(df, pl.DataFrame) else list(df)
     have_set = set(have)
     missing = [c for c in dict.fromkeys(required) if c not in have_set]
     if not missing:
         return
+    known = set(expected or ())
+    unknown = [h for h in have if known and h not in known and h != "source_row"]
     parts = []
     for m in missing:
-        near = close_matches(m, have)
-        parts.append(f"{m!r}" + (f" (did you mean {', '.join(map(repr, near))}?)" if near else ""))
+        near = list(dict.fromkeys(close_matches(m, unknown, cutoff=0.4) + close_matches(m, have)))[:3]
+        if len(missing) == 1 and len(unknown) == 1 and unknown[0] not in near:
+            near = [unknown[0], *near][:3]
+        meaning = f" ({about[m]})" if about and about.get(m) else ""
+        if len(missing) == 1 and len(unknown) == 1 and near and near[0] == unknown[0]:
+            parts.append(f"{m!r}{meaning}: the file has {unknown[0]!r} instead, which no rule expects: was the "
+                         f"column renamed? (rename it back to {m!r})")
+            continue
+        parts.append(f"{m!r}{meaning}" + (f" (did you mean {', '.join(map(repr, near))}?)" if near else ""))
     noun = "column" if len(missing) == 1 else "columns"
     data_cols = [c for c in have if c != "source_row"]
     seps = [name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if len(data_cols) == 1

@@ -67,7 +67,7 @@ def _generic_contract(kind: str):
 
 
 def read_input(kind: str, path: str | Path, *, academic_year: str | None = None, encoding: str | None = None,
-               hash_key: bytes = VALIDATE_KEY) -> IngestResult:
+               hash_key: bytes = VALIDATE_KEY, sheet: str | None = None) -> IngestResult:
     """Read ``path`` as an input of ``kind`` through its reader and contract.
 
     Returns the ingest result (accepted rows, quarantine, reconciliation). A file that cannot be used
@@ -82,15 +82,17 @@ def read_input(kind: str, path: str | Path, *, academic_year: str | None = None,
             inst = load_instrument(kind.split(":", 1)[1])
         except KeyError as exc:
             raise CpdevalError(str(exc).strip("'\"")) from None
-        return read_survey(path, inst)[0]
+        return read_survey(path, inst, sheet=sheet)[0]
+    sheets = {path: sheet} if sheet is not None else None
     if kind in ("bookings", "trained_leaders"):
         from .bookings import read_bookings, read_trained_leaders
 
-        return read_bookings([path], hash_key) if kind == "bookings" else read_trained_leaders(path, hash_key)
+        return (read_bookings([path], hash_key, sheets=sheets) if kind == "bookings"
+                else read_trained_leaders(path, hash_key, sheets=sheets))
     if kind in ("register", "links", "census"):
         from . import register_validate as rv
 
-        enc = encoding or load_contract("census" if kind == "census" else kind).source_format.get("encoding", "utf-8")
+        enc = encoding or "auto"   # GIAS and DfE publish Windows-1252; re-saved copies are often UTF-8
         if kind == "register":
             return rv.ingest_schools(path, None, encoding=enc)
         return rv.ingest_links(path, encoding=enc) if kind == "links" else rv.ingest_census(path, encoding=enc)
@@ -110,5 +112,5 @@ def read_input(kind: str, path: str | Path, *, academic_year: str | None = None,
         return ingest_targeted({key: [path]})[TARGETED_INPUTS[key]]
     contract = _generic_contract(kind)
     if contract is not None:
-        return ingest_generic_csv([path], contract, encoding=encoding)
+        return ingest_generic_csv([path], contract, encoding=encoding, sheets=sheets)
     raise CpdevalError(f"unknown kind {kind!r}; use one of: {', '.join(kind_names())}")

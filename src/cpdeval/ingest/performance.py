@@ -50,6 +50,7 @@ STATUS_CODES: dict[str, str] = {
     "NP": "not_published",       # not published (e.g. progress measures for some school types)
     "NA": "not_applicable",      # not applicable
     "LOW": "low_coverage",       # too few pupils with prior attainment (low coverage)
+    "LOWCOV": "low_coverage",    # the same code as written in the 2018-19 KS4 files
     "X": "not_available",        # 'x': not available (GSS symbol)
     "..": "data_unavailable",    # '..': data not available (older GSS/DfE symbol)
     "NEW": "new_school",         # new school, no eligible pupils

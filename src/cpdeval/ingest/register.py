@@ -174,11 +174,16 @@ def _typed(raw: pl.DataFrame) -> tuple[list[pl.Expr], list[pl.Expr]]:
     return exprs, issues
 
 
-def read_gias(path: str | Path, encoding: str = "cp1252") -> pl.DataFrame:
-    """One row per establishment of a GIAS extract (see the module docstring for the derived fields)."""
+def read_gias(path: str | Path, encoding: str = "auto", repaired: list[int] | None = None) -> pl.DataFrame:
+    """One row per establishment of a GIAS extract (see the module docstring for the derived fields).
+
+    With a ``repaired`` list, rows whose extra fields spill only into the last column (GIAS's free-text
+    "linked establishments", which is not read) are read and their line numbers appended to it; without one
+    they stop the run like any misaligned row."""
     path = Path(path)
     raw = read_text_csv(path, encoding=encoding, columns=list(GIAS_COLUMNS), require=list(GIAS_COLUMNS),
-                        what="GIAS establishment extract")
+                        what="GIAS establishment extract", encoding_setting="inputs.register_encoding",
+                        repaired=repaired)
     raw = raw.rename(GIAS_COLUMNS).with_columns(
         [_blank_to_null(pl.col(c)).alias(c) for c in GIAS_COLUMNS.values()])
     typed, issues = _typed(raw)
@@ -226,7 +231,7 @@ _CENSUS_NUMBERS = {c: (pl.Float64 if c in _CENSUS_FLOATS else pl.Int64) for c in
                    ["urn", "la_code", "establishment_number", "pupils", "num_fsm_ever", "num_fsm", *_CENSUS_FLOATS]}
 
 
-def read_census(path: str | Path, *, encoding: str = "utf-8",
+def read_census(path: str | Path, *, encoding: str = "auto",
                 return_dropped: bool = False) -> pl.DataFrame | tuple[pl.DataFrame, pl.DataFrame]:
     """The school census (one row per school): pupils on roll, % FSM ever (6 years), % EAL, % SEN.
 
@@ -237,7 +242,7 @@ def read_census(path: str | Path, *, encoding: str = "utf-8",
     """
     path = Path(path)
     raw = read_text_csv(path, encoding=encoding, columns=list(CENSUS_COLUMNS), require=_CENSUS_REQUIRED,
-                        what="school census")
+                        what="school census", encoding_setting="inputs.census_encoding")
     present = {k: v for k, v in CENSUS_COLUMNS.items() if k in raw.columns}
     raw = raw.rename(present)
     for v in CENSUS_COLUMNS.values():

@@ -48,21 +48,29 @@ def _validated(df: pl.DataFrame, contract_name: str, path: str, table: str,
     return result
 
 
-def ingest_schools(register_path: str, census_path: str | None = None, *, encoding: str = "cp1252") -> IngestResult:
+def ingest_schools(register_path: str, census_path: str | None = None, *, encoding: str = "auto",
+                   census_encoding: str = "auto") -> IngestResult:
     """The register (GIAS extract), completed with census figures where a census file is configured."""
     from .register import build_school_table, read_gias
 
     census_accepted, extra_q, extra_rec = None, [], []
     if census_path:
-        census = ingest_census(census_path)
+        census = ingest_census(census_path, encoding=census_encoding)
         census_accepted, extra_q, extra_rec = census.accepted, [census.quarantine], census.reconciliation
-    schools = _validated(build_school_table(read_gias(register_path, encoding=encoding), census_accepted),
-                         "register", register_path, "schools")
+    repaired: list[int] = []
+    schools = _validated(build_school_table(read_gias(register_path, encoding=encoding, repaired=repaired),
+                                            census_accepted), "register", register_path, "schools")
+    if repaired:
+        rec = schools.reconciliation[0]
+        rec.rows_repaired = len(repaired)
+        rec.repair_note = (f"{len(repaired)} row(s) had more fields than the header, all spilling into the last "
+                           f"column, which is not read (rows {', '.join(map(str, repaired[:5]))}"
+                           + (" ..." if len(repaired) > 5 else "") + ")")
     quarantine = pl.concat([schools.quarantine, *extra_q], how="vertical_relaxed")
     return IngestResult(schools.accepted, quarantine, schools.reconciliation + extra_rec)
 
 
-def ingest_census(path: str, *, encoding: str = "utf-8") -> IngestResult:
+def ingest_census(path: str, *, encoding: str = "auto") -> IngestResult:
     """The school census. Total rows (a URN of letters only: ``NAT``) are set aside and counted; a row
     whose URN is blank or neither a number nor letters (``12AB``) is quarantined, not set aside."""
     from .register import read_census
@@ -79,7 +87,7 @@ def ingest_census(path: str, *, encoding: str = "utf-8") -> IngestResult:
                       set_aside=(totals.height, "national total rows (URN not a school)") if totals.height else None)
 
 
-def ingest_links(path: str, *, encoding: str = "cp1252") -> IngestResult:
+def ingest_links(path: str, *, encoding: str = "auto") -> IngestResult:
     """The GIAS links file (predecessor / successor URNs)."""
     from ..link.lineage import read_gias_links
 

@@ -136,14 +136,15 @@ def to_long(accepted: pl.DataFrame, inst: Instrument) -> pl.DataFrame:
     return out.select([pl.col(c.name).cast(c.polars_dtype) for c in target.columns])
 
 
-def read_survey(path: str, instrument: str | Instrument) -> tuple[IngestResult, pl.DataFrame]:
-    """Read one survey export. Returns the wide ingest result (for quarantine and reconciliation) and the
-    long responses of the accepted respondents."""
+def read_survey(path: str, instrument: str | Instrument,
+                sheet: str | int | None = None) -> tuple[IngestResult, pl.DataFrame]:
+    """Read one survey export (CSV, or an .xlsx ``sheet``, default the first). Returns the wide ingest result
+    (for quarantine and reconciliation) and the long responses of the accepted respondents."""
     from .csvread import read_text_csv
 
     inst = instrument if isinstance(instrument, Instrument) else load_instrument(instrument)
     contract = wide_contract(inst)
-    raw = read_text_csv(path, encoding="utf-8")
+    raw = read_text_csv(path, encoding="utf-8", sheet=sheet)
     mapped = map_source_columns(raw, contract, str(path))
     typed, pre_q = coerce(mapped, contract, str(path))
     typed = typed.with_columns(pl.lit(str(path)).alias("source_file"))

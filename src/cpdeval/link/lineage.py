@@ -71,7 +71,7 @@ LINKS_SCHEMA = {"urn": pl.Int64, "link_urn": pl.Int64, "link_name": pl.Utf8, "li
 _RULE_RANK = {"own_urn": 0, "successor_chain": 1, "split_choice": 2, "cycle_broken": 3}
 
 
-def read_gias_links(path: str | Path, encoding: str = "cp1252") -> pl.DataFrame:
+def read_gias_links(path: str | Path, encoding: str = "auto") -> pl.DataFrame:
     """The GIAS links file: ``urn``, ``link_urn`` (Int64), ``link_name``, ``link_type``, ``link_date`` (Date),
     ``source_row``, ``parse_issue``. Rows whose URN or LinkURN is not a number keep a null there (the contract
     quarantines them); :func:`build_lineage` ignores them. A date not in dd-mm-yyyy is null and named in
@@ -81,6 +81,7 @@ def read_gias_links(path: str | Path, encoding: str = "cp1252") -> pl.DataFrame:
     cols = {"URN": "urn", "LinkURN": "link_urn", "LinkName": "link_name", "LinkType": "link_type",
             "LinkEstablishedDate": "link_date"}
     raw = read_text_csv(path, encoding=encoding, columns=list(cols), require=["URN", "LinkURN", "LinkType"],
+                        encoding_setting="inputs.links_encoding",
                         what="GIAS links file")
     for c in cols:
         if c not in raw.columns:
