@@ -54,6 +54,7 @@ rule all:
     input:
         expand(f"{REPORTS}/{{chapter}}.{{fmt}}", chapter=RUN.chapters, fmt=RUN.formats),
         f"{DERIVED}/link/bookings_linked.parquet",
+        f"{DERIVED}/audit/disclosure_audit.json",
     default_target: True
 
 

@@ -58,8 +58,10 @@ rule render_chapter:
         qmd="reports/{chapter}.qmd",
         quarto_settings="reports/_quarto.yml",
     output:
-        [report(f"{REPORTS}/{{chapter}}.{fmt}", category="Chapters", caption="../reports/captions/chapter.rst")
-         for fmt in RUN.formats],
+        reports=[report(f"{REPORTS}/{{chapter}}.{fmt}", category="Chapters", caption="../reports/captions/chapter.rst")
+                 for fmt in RUN.formats],
+        # every table the chapter publishes, with its totals, for the disclosure audit
+        publication=f"{DERIVED}/publication/{{chapter}}.jsonl",
     params:
         engine=RUN.data["render"]["engine"],
         year=RUN.year,
@@ -71,5 +73,27 @@ rule render_chapter:
         f"logs/{RUN.year}/render_{{chapter}}.log",
     benchmark:
         f"logs/{RUN.year}/benchmarks/render_{{chapter}}.tsv",
+    script:
+        RUNNER
+
+
+rule disclosure_audit:
+    """The attacker's check of every published table (no suppressed cell recoverable from the totals and
+    percentages published beside it) and the personal-data leak scan of every derived file and report."""
+    input:
+        code=stage_code("cpdeval.stages:disclosure_audit"),
+        publications=expand(f"{DERIVED}/publication/{{chapter}}.jsonl", chapter=RUN.chapters),
+        reports=expand(f"{REPORTS}/{{chapter}}.{{fmt}}", chapter=RUN.chapters, fmt=RUN.formats),
+        raw=RUN.configured_input_files(),
+    output:
+        f"{DERIVED}/audit/disclosure_audit.json",
+    params:
+        derived=DERIVED,
+        reports=REPORTS,
+        threshold=RUN.disclosure_min_count,
+    log:
+        f"logs/{RUN.year}/disclosure_audit.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/disclosure_audit.tsv",
     script:
         RUNNER

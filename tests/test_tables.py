@@ -46,10 +46,11 @@ def test_suppression_known_answers(survey):
     assert t.cell(4, "Mean score") == "x"
 
 
-def test_count_below_threshold_including_zero():
+def test_count_below_threshold_and_zeros_shown():
+    """1 to threshold - 1 is suppressed; a zero is shown, as DfE shows zeros (cpdeval.disclosure)."""
     df = pl.DataFrame({"g": ["a", "b", "c", "d"], "n": [4, 5, 0, None]})
     t = publish_table(df, columns={"g": "label", "n": "count"}, threshold=5)
-    assert t.data["n"].to_list() == ["c", "5", "c", "x"]
+    assert t.data["n"].to_list() == ["c", "5", "0", "x"]
 
 
 def test_status_column_forces_symbols():

@@ -113,8 +113,10 @@ KS_PHASE = {"ks4": "Secondary schools with KS4 results.", "ks2": "Primary school
 
 def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Mapping[str, Any],
                         labels: Mapping[str, str], summary: Mapping[str, Any], path, *, threshold: int) -> int:
-    """Seed 001 Fig 13: each school of the group, its level in the outcome year against its change over the
-    last year. Returns the number of schools drawn (none when fewer than the threshold)."""
+    """Seed 001 Fig 13, aggregated: the group's schools in bands of their level in the outcome year (each band at
+    least ``threshold`` schools), each band's median one-year change with the range of its middle 80%. One
+    point per school is not published: beside the public performance tables, a point gives a school's results
+    away. Returns the number of schools summarised (none when fewer than the threshold)."""
     from .figures import BLUE, GREY, finding_title, new_figure, save_figure
 
     if not spec:
@@ -131,8 +133,16 @@ def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Map
         _placeholder(path, f"Fewer than {threshold} schools of the group had {SHORT_LABEL.get(m, m)} in both years.")
         return 0
     level, change = d["y1"].to_numpy(), (d["y1"] - d["y0"]).to_numpy()
+    order = np.argsort(level, kind="stable")
+    n_bands = int(max(1, min(5, d.height // threshold)))
+    bands = np.array_split(order, n_bands)              # equal-sized bands, each of at least `threshold` schools
+    mid = [float(np.median(level[b])) for b in bands]
+    med = [float(np.median(change[b])) for b in bands]
+    lo = [float(np.percentile(change[b], 10)) for b in bands]
+    hi = [float(np.percentile(change[b], 90)) for b in bands]
     fig, ax = new_figure("scatter", height_cm=9.0)
-    ax.scatter(level, change, s=12, color=BLUE, alpha=0.7, linewidths=0)
+    ax.vlines(mid, lo, hi, color=BLUE, linewidth=2, alpha=0.5)
+    ax.plot(mid, med, "o", color=BLUE, markersize=6)
     ax.axhline(0, color=GREY, linewidth=0.7)
     ax.set_xlabel(f"{SHORT_LABEL.get(m, m)}, {summary['outcome_year']}")
     ax.set_ylabel(f"Change since {_fy_label(y0 - 1)}")
@@ -140,10 +150,12 @@ def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Map
     finding_title(ax, textwrap.fill(f"Among the heaviest users, the middle 80% of one-year changes span "
                                     f"{_fmt(m, spread)} {'percentage points' if m.startswith('pct_') else 'points'}",
                                     60))
-    save_figure(fig, path, alt_text=(f"Scatter of {d.height} schools in {labels.get(grp, grp)}: level of "
-                                     f"{SHORT_LABEL.get(m, m)} against its one-year change."),
-                caption=(f"{labels.get(grp, grp)}: each school's {MEASURE_LABEL.get(m, m)} in "
-                         f"{summary['outcome_year']} and its change over the last year (seed 001 Fig 13)."),
+    save_figure(fig, path, alt_text=(f"{d.height} schools in {labels.get(grp, grp)} in {n_bands} bands of their "
+                                     f"{SHORT_LABEL.get(m, m)}: each band's median one-year change and the range of "
+                                     "its middle 80%."),
+                caption=(f"{labels.get(grp, grp)}: {MEASURE_LABEL.get(m, m)} in {summary['outcome_year']} and its "
+                         f"change over the last year, in {n_bands} equal-sized bands of schools (median change, and "
+                         "the middle 80% of changes)."),
                 source=SOURCE_KS[ks], n=int(d.height))
     return int(d.height)
 

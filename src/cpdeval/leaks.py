@@ -123,7 +123,7 @@ def _read_raw(path: Path, encoding: str) -> pl.DataFrame:
     from .ingest.csvread import read_text_csv
 
     last: Exception | None = None
-    for enc in dict.fromkeys([encoding, "utf-8", "cp1252"]):
+    for enc in dict.fromkeys([encoding, "auto", "utf-8", "cp1252"]):
         try:
             return read_text_csv(path, encoding=enc).drop("source_row")
         except InputError as exc:
@@ -154,7 +154,7 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
         wl.documented_postcodes.update(normalise_postcode(m.group()) for m in POSTCODE.finditer(text))
     for path, encoding in raw_files:
         path = Path(path)
-        if path.suffix.lower() != ".csv" or not path.is_file():
+        if path.suffix.lower() not in (".csv", ".xlsx") or not path.is_file():
             continue
         df = _read_raw(path, encoding)
         # a name split over columns (title, first name, last name): watch its runs of two words or more

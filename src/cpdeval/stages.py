@@ -190,9 +190,18 @@ def provenance(job: Job) -> None:
 def render_chapter(job: Job) -> None:
     from .render import render_document
 
+    import os
+
+    from .tables import PUBLICATION_LOG_ENV
+
     qmd = Path(job.input.qmd)
-    out_dir = Path(job.output[0]).parent
-    formats = [Path(o).suffix.lstrip(".") for o in job.output]
+    reports = list(job.output.reports)
+    out_dir = Path(reports[0]).parent
+    formats = [Path(o).suffix.lstrip(".") for o in reports]
+    publication = Path(job.output.publication)
+    publication.parent.mkdir(parents=True, exist_ok=True)
+    publication.write_text("", encoding="utf-8")
+    os.environ[PUBLICATION_LOG_ENV] = str(publication.resolve())   # every published table is appended here
     params = {"year": job.params.year, "title": job.params.title,
               "disclosure_min_count": job.params.disclosure_min_count,
               "inputs": {k: str(Path(v).resolve()) for k, v in job.input.items()
@@ -201,3 +210,21 @@ def render_chapter(job: Job) -> None:
         written = render_document(qmd, out_dir, params=params, engine=job.params.engine, formats=formats)
     for path in written:
         job.logger.info("wrote %s", path)
+
+
+def disclosure_audit(job: Job) -> None:
+    from .audit_disclosure import audit_publications, leak_scan
+    from .errors import CpdevalError
+
+    with step(job.logger, f"attacking the tables of {len(job.input.publications)} chapter(s)"):
+        tables = audit_publications(list(job.input.publications), job.params.threshold)
+    with step(job.logger, "scanning every derived file and report for personal data and pupil rows"):
+        leaks = leak_scan(list(job.input.raw), [job.params.derived, job.params.reports])
+    summary = {"tables": tables.summary(), "leak_scan": leaks.summary()}
+    for line in tables.describe() + leaks.describe():
+        job.logger.info("%s", line)
+    problems = tables.problems() + leaks.problems()
+    if problems:
+        raise CpdevalError("the disclosure audit failed, so nothing may be published:\n  - " + "\n  - ".join(problems[:30])
+                           + (f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""))
+    Path(job.output[0]).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

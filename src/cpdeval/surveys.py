@@ -1110,16 +1110,6 @@ def _scale_header(scale: dict, which: str) -> str:
     return "% " + " or ".join(labels) if labels else "%"
 
 
-def _undefined_as_suppressed(rows: pl.DataFrame, threshold: int) -> pl.DataFrame:
-    """Percentages and intervals undefined because nobody answered (base 0) become 0, so that publishing
-    shows them as suppressed like their zero base (``c``) rather than as not available (``x``), which
-    would reveal that the base is 0."""
-    if threshold <= 0:
-        return rows
-    cols = [c for c in rows.columns if c.startswith("pct")]
-    return rows.with_columns(pl.col(c).fill_null(0.0) for c in cols)
-
-
 def _placeholder(message: str, threshold: int, caption: str | None = None) -> "PublishedTable":
     from .tables import publish_table
 
@@ -1133,7 +1123,7 @@ def publish_items(summary: pl.DataFrame, instruments: Mapping[str, "Instrument"]
                   caption: str | None = None, notes: Sequence[str] | None = None) -> "PublishedTable":
     """An item table: wording, n answering, n substantive, % positive with its 95% CI, % top, % not
     substantive and (optionally) the rank. Headers come from the scale ("% Strongly agree or Agree")."""
-    from .tables import publish_table
+    from .tables import RowSum, publish_table
 
     f = (pl.col("instrument") == instrument) & (pl.col("subgroup") == subgroup)
     if group is not None:
@@ -1146,27 +1136,28 @@ def publish_items(summary: pl.DataFrame, instruments: Mapping[str, "Instrument"]
     if not rows.height or instrument not in instruments:
         return _placeholder("No responses to this survey in this year's data.", threshold, caption)
     inst = instruments[instrument]
-    rows = _undefined_as_suppressed(rows, threshold)
     first = rows.row(0, named=True)
     scale = inst.scales[first["scale"]]
     has_ns = bool(rows["n_not_substantive"].sum()) or bool(scale.get("not_substantive"))
     cols: dict[str, Any] = {
         "item_text": {"kind": "label", "header": "Item"},
-        "respondents": {"kind": "count", "header": "Respondents"},
+        "respondents": {"kind": "count", "header": "Respondents", "spare": True},
     }
     if has_ns:
         cols["n_substantive"] = {"kind": "count", "header": "Substantive answers (n)"}
     cols["pct_positive"] = {"kind": "percent", "base": "n_substantive", "header": _scale_header(scale, "positive")}
     cols["ci"] = {"kind": "ci", "base": "n_substantive", "lower": "pct_positive_lower", "upper": "pct_positive_upper",
-                  "suffix": "%", "decimals": 0, "header": "95% CI"}
+                  "point": "pct_positive", "suffix": "%", "decimals": 0, "header": "95% CI"}
     if first["kind"] == "single" and scale.get("top") != scale.get("positive"):
         cols["pct_top"] = {"kind": "percent", "base": "n_substantive", "header": _scale_header(scale, "top")}
     if has_ns:
-        cols["pct_not_substantive"] = {"kind": "percent", "base": "respondents",
+        cols["pct_not_substantive"] = {"kind": "percent", "base": "respondents", "numerator": "n_not_substantive",
                                        "header": _scale_header(scale, "not_substantive") + " (of respondents)"}
     if rank:
         cols[f"rank_{rank}_label"] = {"kind": "label", "header": "Rank"}
-    return publish_table(rows, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []))
+    # respondents = substantive answers + "cannot say" (not shown, but bounded by its percentage)
+    sums = [RowSum("respondents", ["n_substantive", "n_not_substantive"])] if has_ns else []
+    return publish_table(rows, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []), sums=sums)
 
 
 def publish_by_group(summary: pl.DataFrame, instruments: Mapping[str, "Instrument"], instrument: str,
@@ -1175,7 +1166,7 @@ def publish_by_group(summary: pl.DataFrame, instruments: Mapping[str, "Instrumen
                      ) -> "PublishedTable":
     """Items by the groups of one subgroup, long form (every row keeps its own n): item, group, n,
     % positive with its 95% CI, % not substantive. "Not known" groups are left out."""
-    from .tables import publish_table
+    from .tables import RowSum, publish_table
 
     f = ((pl.col("instrument") == instrument) & (pl.col("subgroup") == subgroup)
          & (pl.col("group") != NOT_KNOWN))
@@ -1187,7 +1178,6 @@ def publish_by_group(summary: pl.DataFrame, instruments: Mapping[str, "Instrumen
     if not rows.height or instrument not in instruments:
         return _placeholder("No responses to this survey in this year's data.", threshold, caption)
     scale = instruments[instrument].scales[rows["scale"][0]]
-    rows = _undefined_as_suppressed(rows, threshold)
     first_of_item = pl.col("item_order") != pl.col("item_order").shift(1)
     rows = rows.with_columns(pl.when(first_of_item.fill_null(True)).then(pl.col("item_text"))
                              .otherwise(pl.lit("")).alias("item_shown"))
@@ -1197,13 +1187,15 @@ def publish_by_group(summary: pl.DataFrame, instruments: Mapping[str, "Instrumen
         "n_substantive": {"kind": "count", "header": "n"},
         "pct_positive": {"kind": "percent", "base": "n_substantive", "header": _scale_header(scale, "positive")},
         "ci": {"kind": "ci", "base": "n_substantive", "lower": "pct_positive_lower", "upper": "pct_positive_upper",
-               "suffix": "%", "decimals": 0, "header": "95% CI"},
+               "point": "pct_positive", "suffix": "%", "decimals": 0, "header": "95% CI"},
     }
+    sums = []
     if scale.get("not_substantive"):
-        cols["respondents"] = {"kind": "count", "header": "Respondents"}
-        cols["pct_not_substantive"] = {"kind": "percent", "base": "respondents",
+        cols["respondents"] = {"kind": "count", "header": "Respondents", "spare": True}
+        cols["pct_not_substantive"] = {"kind": "percent", "base": "respondents", "numerator": "n_not_substantive",
                                        "header": _scale_header(scale, "not_substantive") + " (of respondents)"}
-    return publish_table(rows, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []))
+        sums = [RowSum("respondents", ["n_substantive", "n_not_substantive"])]
+    return publish_table(rows, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []), sums=sums)
 
 
 def publish_instruments(profile: pl.DataFrame, instruments: Mapping[str, "Instrument"], *, threshold: int,
@@ -1234,7 +1226,7 @@ def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"]
     """A frequency table of one item's answers (seed 002, Tables 6 and 7): answer, count, %, and the total.
 
     Substantive answers are % of substantive answers; a not-substantive answer is % of all respondents."""
-    from .tables import publish_table
+    from .tables import ColumnSum, publish_table
 
     rows = levels.filter((pl.col("instrument") == instrument) & (pl.col("item_id") == item_id)
                          & (pl.col("subgroup") == ALL)).sort("level_order")
@@ -1249,11 +1241,14 @@ def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"]
     ).select("answer", "count", "base", "pct")
     total = pl.DataFrame({"answer": ["Total (N)"], "count": [n], "base": [n], "pct": [100.0 if n else None]},
                          schema=body.schema)
+    substantive = tuple(rows.filter(pl.col("substantive"))["response"].map_elements(
+        lambda v: _label_of(scale, v), return_dtype=pl.Utf8))
     return publish_table(pl.concat([body, total]), columns={
         "answer": {"kind": "label", "header": "Answer"},
         "count": {"kind": "count", "header": "No."},
         "pct": {"kind": "percent", "base": "base", "numerator": "count", "header": "%"},
-    }, threshold=threshold, caption=caption, notes=list(notes or []))
+    }, threshold=threshold, caption=caption, notes=list(notes or []),
+        sums=[ColumnSum("answer", "Total (N)", members=substantive)])
 
 
 def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instruments: Mapping[str, "Instrument"],
@@ -1310,7 +1305,7 @@ def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instrument
 def publish_profile(profile: pl.DataFrame, instrument: str, subgroup: str = "role", *, threshold: int,
                     caption: str | None = None, notes: Sequence[str] | None = None) -> "PublishedTable":
     """Respondents by one subgroup (seed 002, Table 5): group, number, % of those for whom it is known."""
-    from .tables import publish_table
+    from .tables import ColumnSum, publish_table
 
     rows = profile.filter((pl.col("instrument") == instrument) & (pl.col("subgroup") == subgroup)).sort("group_order")
     if not rows.height:
@@ -1328,7 +1323,8 @@ def publish_profile(profile: pl.DataFrame, instrument: str, subgroup: str = "rol
         "group": {"kind": "label", "header": _SUBGROUP_NAMES.get(subgroup, subgroup).capitalize()},
         "respondents": {"kind": "count", "header": "No."},
         "pct": {"kind": "percent", "base": "known", "numerator": "respondents", "header": "%"},
-    }, threshold=threshold, caption=caption, notes=list(notes or []))
+    }, threshold=threshold, caption=caption, notes=list(notes or []),
+        sums=[ColumnSum("group", total["group"][0], exclude=(NOT_KNOWN,))])
 
 
 def publish_codes(freq: pl.DataFrame, *, threshold: int, subgroup: str = ALL, group: str | None = None,

@@ -12,8 +12,10 @@ returns a :class:`PublishedTable` of display strings, after
 * **rounding** with :func:`cpdeval.display.round_half_away` and thousands
   separators, via the formatters in :mod:`cpdeval.display`.
 
-Zero counts are suppressed like any other count below the threshold (the
-rule is "no published count below the threshold", without exceptions).
+Zero counts are shown, as DfE shows them (a zero identifies nobody); a count
+from 1 to one below the threshold is ``c``, and so is any further cell that
+secondary suppression hides so that no ``c`` can be worked out from the
+totals published beside it (:mod:`cpdeval.disclosure`).
 
 A published table renders as a pandoc pipe table (``to_markdown``) or an HTML
 table (``to_html``).  Either form is wrapped in an element carrying
@@ -30,23 +32,23 @@ import math
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import polars as pl
 
 from cpdeval import display as d
 
 __all__ = [
-    "ColumnSpec", "PublishedTable", "publish_table",
+    "ColumnSpec", "PublishedTable", "publish_table", "RowSum", "ColumnSum", "CellSum",
     "Breach", "find_disclosure_breaches", "KINDS", "TABLE_FORMAT_VERSION",
 ]
 
-#: Column kinds a published table understands.
-KINDS = ("label", "count", "percent", "number", "ci")
+#: Column kinds a published table understands (``target``: a configured number, never suppressed).
+KINDS = ("label", "count", "percent", "number", "ci", "target")
 #: Value of the ``data-cpdeval-table`` attribute (bumped if the markup changes).
 TABLE_FORMAT_VERSION = "1"
 
-_DEFAULT_DECIMALS = {"label": 0, "count": 0, "percent": 0, "number": 1, "ci": 1}
+_DEFAULT_DECIMALS = {"label": 0, "count": 0, "percent": 0, "number": 1, "ci": 1, "target": 0}
 
 _STATUS_VALUES = {
     None: None, "": None, "ok": None,
@@ -88,6 +90,16 @@ class ColumnSpec:
         A column whose value forces a symbol in this column: ``z`` / "not
         applicable", ``x`` / "not available", ``c`` / "suppressed"; null, ""
         or "ok" leave the cell alone.
+    point
+        For ``ci``: the percentage column the interval is around. The interval
+        is suppressed whenever that percentage would be (an interval from a
+        small count gives the count away as surely as the percentage).
+    key
+        The column's name in other tables that repeat its counts (``link``).
+    spare
+        For a count that only gives a base (respondents beside the substantive
+        answers): when secondary suppression needs a complement, take it here
+        first, so the counts the table is about stay shown.
     """
 
     name: str
@@ -101,6 +113,9 @@ class ColumnSpec:
     suffix: str | None = None
     proportion: bool = False
     status: str | None = None
+    point: str | None = None     # ci: the point estimate (a percentage) whose implied count decides suppression
+    key: str | None = None       # the column's name across linked tables (default: its header)
+    spare: bool = False          # count: suppress these cells first when a complement is needed
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -132,6 +147,63 @@ class ColumnSpec:
     @property
     def numeric(self) -> bool:
         return self.kind != "label"
+
+
+@dataclass(frozen=True)
+class RowSum:
+    """In every row, column ``total`` is the sum of columns ``parts`` (a part may be a column the table does
+    not publish: it is then unknown to a reader, but still ties the others together)."""
+
+    total: str
+    parts: tuple[str, ...]
+
+    def __init__(self, total: str, parts):
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "parts", tuple(parts))
+
+
+@dataclass(frozen=True)
+class ColumnSum:
+    """The row whose ``label`` column reads ``total`` is the sum of the ``members`` rows (default: every other
+    row but those in ``exclude``), in each count column (or in ``columns``).
+
+    With ``within`` (a column), each block of rows sharing its value (or only the blocks in ``blocks``) adds
+    up on its own: to the block's own ``total`` row, else to the table's, else to a total the table does not
+    show (known by the block's value, so a linked table that shows it ties the two together)."""
+
+    label: str
+    total: str
+    members: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    columns: tuple[str, ...] | None = None
+    within: str | None = None
+    blocks: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CellSum:
+    """One equation between named cells: ``total`` and each of ``parts`` are (label value, column), the row
+    being the one whose ``label`` column holds that value (e.g. last year's reached = this year's retained +
+    lapsed)."""
+
+    label: str
+    total: tuple[str, str]
+    parts: tuple[tuple[str, str], ...]
+
+
+#: Count cells published so far in each group of linked tables: link name -> {(row labels, column): value,
+#: or None where the cell was suppressed}.
+_LINKED: dict[str, dict[tuple, float | None]] = {}
+#: Environment variable naming a file to which every published table is appended (JSON lines), for the
+#: pipeline's disclosure audit. Set by the render stage.
+PUBLICATION_LOG_ENV = "CPDEVAL_PUBLICATION_LOG"
+#: The chapter cell being run (its label and caption), set by the built-in renderer, so that the publication
+#: log names each table as the report does.
+_CONTEXT: dict[str, str | None] = {"label": None, "caption": None}
+
+
+def set_publication_context(label: str | None = None, caption: str | None = None) -> None:
+    _CONTEXT.update(label=label, caption=caption)
 
 
 def _coerce_specs(columns) -> list[ColumnSpec]:
@@ -167,7 +239,8 @@ def _status_symbol(value, column: str) -> str | None:
     return _STATUS_VALUES[key]
 
 
-def _format_cell(spec: ColumnSpec, row: Mapping[str, Any], threshold: int) -> str:
+def _format_cell(spec: ColumnSpec, row: Mapping[str, Any], threshold: int, hidden: set[str] = frozenset()) -> str:
+    """One published cell. ``hidden`` names the count columns suppressed in this row (primary or secondary)."""
     if spec.status:
         forced = _status_symbol(row[spec.status], spec.status)
         if forced:
@@ -182,17 +255,25 @@ def _format_cell(spec: ColumnSpec, row: Mapping[str, Any], threshold: int) -> st
             return d.NOT_AVAILABLE
     if spec.kind == "label":
         return str(v)
+    if spec.kind == "target":
+        return d.fmt_count(v)
     if spec.kind == "count":
-        if v < threshold:
+        if 0 < v < threshold or spec.name in hidden:
             return d.SUPPRESSED
         return d.fmt_count(v)
-    # statistics: suppressed when their base (or numerator) is small or unknown
+    # statistics: suppressed when their base (or numerator) is small, unknown or suppressed
     for col in (spec.base, spec.numerator):
         if col:
             b = row[col]
-            if _missing(b) or b < threshold:
+            if _missing(b) or 0 < b < threshold or col in hidden:
                 return d.SUPPRESSED
     k = 100 if spec.proportion else 1
+    # the count a percentage of a published base gives away (for an interval: its point estimate's)
+    pct = v if spec.kind == "percent" else (row[spec.point] if spec.kind == "ci" and spec.point else None)
+    if pct is not None and not _missing(pct) and spec.base and not spec.numerator and not _missing(row[spec.base]):
+        implied = d.round_half_away(pct * k / 100 * row[spec.base])
+        if 0 < implied < threshold:
+            return d.SUPPRESSED
     if spec.kind == "ci":
         return (f"{d.fmt_number(lo * k, spec.places)}{spec.unit} to "
                 f"{d.fmt_number(hi * k, spec.places)}{spec.unit}")
@@ -310,12 +391,20 @@ def _md_escape(text: str) -> str:
 
 
 def publish_table(df: pl.DataFrame, *, columns: list[ColumnSpec] | Mapping[str, Any], threshold: int,
-                  caption: str | None = None, notes: list[str] | None = None) -> PublishedTable:
-    """Format a derived table for publication, applying disclosure control.
+                  caption: str | None = None, notes: list[str] | None = None,
+                  sums: Sequence["RowSum | ColumnSum | CellSum"] = (), link: str | None = None,
+                  row_key: str | None = None, record: bool = True) -> PublishedTable:
+    """Format a derived table for publication, applying disclosure control (:mod:`cpdeval.disclosure`).
 
     ``columns`` lists the published columns in order, as :class:`ColumnSpec`
     objects or a dict ``{name: kind}`` / ``{name: {"kind": ..., "base": ...}}``.
     ``threshold`` is the configured minimum count (``thresholds.disclosure_min_count``).
+    ``sums`` declares the table's totals (:class:`RowSum`, :class:`ColumnSum`): secondary suppression then
+    hides further cells until no suppressed cell can be worked out from them. Tables sharing a ``link``
+    name repeat the same counts (a table and its total elsewhere): a cell suppressed in one is suppressed in
+    the others, a cell is known across them by its row labels and column (header, or the column's ``key``),
+    or by the value of the ``row_key`` column where the same count has another label in each table.
+    ``record=False`` keeps a table that is only read (for the text), not shown, out of the publication log.
 
     >>> t = publish_table(pl.DataFrame({"g": ["A", "B"], "n": [40, 4], "p": [92.5, 75.0]}),
     ...                   columns={"g": "label", "n": "count", "p": {"kind": "percent", "base": "n"}},
@@ -335,7 +424,7 @@ def publish_table(df: pl.DataFrame, *, columns: list[ColumnSpec] | Mapping[str, 
     needed: list[str] = []
     for s in specs:
         refs = [s.lower, s.upper] if s.kind == "ci" else [s.name]
-        refs += [s.base, s.numerator, s.status]
+        refs += [s.base, s.numerator, s.status, s.point]
         needed += [r for r in refs if r]
     missing = sorted({c for c in needed if c not in df.columns})
     if missing:
@@ -348,11 +437,182 @@ def publish_table(df: pl.DataFrame, *, columns: list[ColumnSpec] | Mapping[str, 
             if not (dt.is_numeric() or dt == pl.Null):
                 raise ValueError(f"publish_table: column {col!r} must be numeric for {s.kind} "
                                  f"column {s.name!r}, it is {dt}")
+    structure = _Structure.build(df, specs, sums, threshold, row_key)
+    already = structure.linked_cells(link)
+    suppressed = structure.suppress(threshold, already, link)
+    structure.register_link(link, suppressed)
+    by_row: dict[int, set[str]] = {}
+    for i, col in suppressed:
+        by_row.setdefault(i, set()).add(col)
     rows = df.select(sorted(set(needed))).to_dicts()
-    cells = {s.title: [_format_cell(s, r, threshold) for r in rows] for s in specs}
+    cells = {s.title: [_format_cell(s, r, threshold, by_row.get(i, set())) for i, r in enumerate(rows)]
+             for s in specs}
     data = pl.DataFrame(cells, schema={t: pl.String for t in titles})
-    return PublishedTable(data=data, columns=tuple(specs), threshold=threshold,
-                          caption=caption, notes=tuple(notes or ()))
+    table = PublishedTable(data=data, columns=tuple(specs), threshold=threshold,
+                           caption=caption, notes=tuple(notes or ()))
+    if record:
+        _record_publication(table, structure, link)
+    return table
+
+
+@dataclass
+class _Structure:
+    """The count cells of a table, its equations and its percentages, as :mod:`cpdeval.disclosure` sees them."""
+
+    values: dict[tuple[int, str], float]
+    hidden: dict[tuple[int, str], float]
+    equations: list
+    percents: list
+    keys: dict[tuple[int, str], tuple]      # cell -> (row labels, column): its identity across linked tables
+    protect: set = field(default_factory=set)   # hidden numerators of percentages shown as c
+    prefer: set = field(default_factory=set)    # cells of spare columns
+
+    @classmethod
+    def build(cls, df: pl.DataFrame, specs: list[ColumnSpec], sums, threshold: int,
+              row_key: str | None = None) -> "_Structure":
+        from .disclosure import PercentBound
+
+        counts = [s.name for s in specs if s.kind == "count"]
+        labels = [s.name for s in specs if s.kind == "label"]
+        values = {(i, c): v for c in counts for i, v in enumerate(df[c].to_list())}
+        for sp in specs:   # a cell forced to "z" (not applicable) counts nothing: a reader takes it as 0 in a sum
+            if sp.kind == "count" and sp.status:
+                for i, st in enumerate(df[sp.status].to_list()):
+                    if _STATUS_VALUES.get(st.strip().lower() if isinstance(st, str) else st) == d.NOT_APPLICABLE:
+                        values[(i, sp.name)] = 0
+        key_cols = [row_key] if row_key else labels
+        label_rows = list(zip(*[df[c].cast(pl.Utf8).to_list() for c in key_cols])) if key_cols else [()] * df.height
+        titles = {s.name: s.key or s.title for s in specs}
+        keys = {(i, c): (tuple(label_rows[i]), titles.get(c, c)) for (i, c) in values}
+        hidden: dict[tuple[int, str], float] = {}
+
+        def cell(i: int, col: str):
+            if col not in df.columns:
+                raise ValueError(f"publish_table: sums name column {col!r}, not in the table")
+            if (i, col) not in values:
+                hidden[(i, col)] = df[col][i]
+            return (i, col)
+
+        equations = []
+        for sm in sums:
+            if isinstance(sm, RowSum):
+                for i in range(df.height):
+                    equations.append((cell(i, sm.total), tuple(cell(i, p) for p in sm.parts)))
+            elif isinstance(sm, ColumnSum):
+                lab = df[sm.label].cast(pl.Utf8).to_list()
+                blk = df[sm.within].cast(pl.Utf8).to_list() if sm.within else [None] * df.height
+                blocks = [b for b in dict.fromkeys(blk) if sm.blocks is None or b in sm.blocks]
+                for b in blocks:
+                    rows = [i for i in range(df.height) if blk[i] == b]
+                    own = [i for i in rows if lab[i] == sm.total]
+                    anywhere = [i for i, v in enumerate(lab) if v == sm.total]
+                    t = own[0] if own else (anywhere[0] if anywhere else None)
+                    if t is None and not sm.within:
+                        raise ValueError(f"publish_table: no row {sm.total!r} in column {sm.label!r} to total")
+                    members = [i for i in rows if i != t and lab[i] not in sm.exclude and lab[i] != sm.total
+                               and (sm.members is None or lab[i] in sm.members)]
+                    for col in sm.columns or counts:
+                        if t is None:   # the block's total is shown in a linked table, not here
+                            total = ("block", b, col)
+                            hidden[total] = None
+                            keys[total] = ((b,), titles.get(col, col))
+                        else:
+                            total = cell(t, col)
+                        equations.append((total, tuple(cell(i, col) for i in members)))
+            elif isinstance(sm, CellSum):
+                lab = df[sm.label].cast(pl.Utf8).to_list()
+
+                def named(ref):
+                    if ref[0] not in lab:
+                        raise ValueError(f"publish_table: no row {ref[0]!r} in column {sm.label!r}")
+                    return cell(lab.index(ref[0]), ref[1])
+
+                equations.append((named(sm.total), tuple(named(r) for r in sm.parts)))
+            else:
+                raise TypeError(f"sums takes RowSum, ColumnSum and CellSum, not {sm!r}")
+        percents = []   # (the percentage's own cell, what it bounds)
+        protect = set()
+        for s in specs:
+            if s.kind == "percent" and s.numerator and s.base:
+                k = 100 if s.proportion else 1
+                for i, v in enumerate(df[s.name].to_list()):
+                    num = df[s.numerator][i]
+                    if (i, s.numerator) in hidden and not _missing(num) and 0 < num < threshold:
+                        protect.add((i, s.numerator))    # a small count behind a c: guarded like a shown c
+                    if v is not None and not _missing(v):
+                        percents.append(((i, s.title), PercentBound(cell(i, s.numerator), cell(i, s.base),
+                                                                    v * k, s.places)))
+        prefer = {c for c in values if any(sp.spare and sp.name == c[1] for sp in specs)}
+        return cls(values, hidden, equations, percents, keys, protect, prefer)
+
+    def suppress(self, threshold: int, already, link: str | None = None) -> set[tuple[int, str]]:
+        from .disclosure import primary, suppress
+
+        if not self.equations:
+            return primary(self.values, threshold) | set(already)
+        # a total this table does not show but a linked table does is known to a reader
+        shown_elsewhere = _LINKED.get(link or "", {})
+        values = dict(self.values)
+        hidden = {}
+        for c, v in self.hidden.items():
+            known = shown_elsewhere.get(self.keys.get(c)) if c in self.keys else None
+            if known is not None:
+                values[c] = known
+            else:
+                hidden[c] = v
+        out = suppress(values, self.equations, threshold, hidden=hidden,
+                       percents=[p for _, p in self.percents], already=already, protect=self.protect,
+                       prefer=self.prefer)
+        return {c for c in out if c in self.values}
+
+    def linked_cells(self, link: str | None) -> set[tuple[int, str]]:
+        """Cells of this table that a linked table already suppressed."""
+        if not link:
+            return set()
+        seen = _LINKED.get(link, {})
+        return {c for c, k in self.keys.items() if c in self.values and k in seen and seen[k] is None}
+
+    def register_link(self, link: str | None, suppressed: set) -> None:
+        if link:
+            group = _LINKED.setdefault(link, {})
+            for c, k in self.keys.items():
+                if c in self.values:
+                    group[k] = None if (c in suppressed or group.get(k, 0) is None) else self.values[c]
+
+
+def _record_publication(table: PublishedTable, structure: _Structure, link: str | None) -> None:
+    """Append the published table, with its equations, to the publication log the disclosure audit reads."""
+    import json
+    import os
+
+    path = os.environ.get(PUBLICATION_LOG_ENV)
+    if not path:
+        return
+    title = {s.name: s.title for s in table.columns}
+
+    def ident(c):
+        if c[0] == "block":   # a block total the table does not show: ["block", block value, column]
+            return ["block", c[1], title.get(c[2], c[2])]
+        i, col = c
+        return [i, title.get(col, col)]
+
+    shown = {(i, s.name): table.data[s.title][i] for s in table.columns if s.kind == "count"
+             for i in range(table.data.height)}
+    record = {
+        "caption": table.caption or _CONTEXT["caption"], "label": _CONTEXT["label"],
+        "threshold": table.threshold, "link": link,
+        "headers": table.headers, "kinds": table.kinds, "rows": table.data.rows(),
+        "cells": [{"cell": ident(c), "shown": shown.get(c), "key": [list(k[0]), k[1]]}
+                  for c, k in structure.keys.items()],
+        "hidden": [ident(c) for c in structure.hidden],
+        "protected": [ident(c) for c in structure.protect],
+        "equations": [[ident(t), [ident(p) for p in parts]] for t, parts in structure.equations],
+        "percents": [{"numerator": ident(p.numerator), "base": ident(p.base), "percent": p.percent,
+                      "decimals": p.decimals} for (i, header), p in structure.percents
+                     if table.data[header][i] not in (d.SUPPRESSED, d.NOT_AVAILABLE, d.NOT_APPLICABLE)],
+    }
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
 
 
 # =========================================================================== breach scanner
@@ -425,14 +685,14 @@ def _check_table(t: _Table, index: int, threshold: int, allow_unmanaged: bool) -
                 if v is None:
                     out.append(Breach(index, r, header, cell, "count cell is neither a number nor a symbol",
                                       t.caption))
-                elif v < threshold:
+                elif 0 < v < threshold:
                     out.append(Breach(index, r, header, cell,
                                       f"count below the disclosure threshold ({threshold})", t.caption))
             elif base and kind in ("percent", "number", "ci"):
                 b = int(base)
                 bcell = row[b].strip() if b < len(row) else ""
                 bv = _parse_number(bcell)
-                if bcell == d.SUPPRESSED or (bv is not None and bv < threshold):
+                if bcell == d.SUPPRESSED or (bv is not None and 0 < bv < threshold):
                     out.append(Breach(index, r, header, cell,
                                       f"{kind} published on a base below the threshold "
                                       f"(base column {t.header[b]!r} is {bcell!r})", t.caption))

@@ -417,6 +417,9 @@ class _Executor:
             segs.append(Seg.at("verbatim", f"{fence}{{.python .cell-code}}\n{code}\n{fence}", cell.line))
         if not o["eval"]:
             return segs if o["include"] else []
+        from ..tables import set_publication_context
+
+        set_publication_context(label=cell.label, caption=o.get("tbl-cap"))
         events = self._exec(cell)
         if cell is self.param_cell:
             self._apply_overrides(cell)
