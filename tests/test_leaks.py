@@ -278,3 +278,15 @@ def test_a_real_year_run_without_a_key_stops_before_hashing(synthetic_run, tmp_p
     synthetic_ids = set(pl.read_parquet(synthetic_run / "data" / "derived" / "synthetic" / "ingest" /
                                         "bookings.parquet")["participant_id"])
     assert ids and not ids & synthetic_ids, "a real key must give other ids than the synthetic test key"
+
+
+def test_a_person_named_like_a_school_is_not_a_leak_where_the_school_name_stands(tmp_path):
+    """The real links file of all England holds "Richard Hill Primary School"; a participant called Richard Hill
+    must still be found alone, but not inside the public school name (seen on the Surrey real year)."""
+    bookings = write_csv(tmp_path / "bookings.csv", "Contact Name,Contact Email,Organisation Name",
+                         ["Richard Hill,r.hill@x.org,Alpha School"])
+    links = write_csv(tmp_path / "links.csv", "URN,LinkURN,LinkName,LinkType",
+                      ["100001,100002,Richard Hill Primary School,Successor"])
+    wl = build_watchlist([(bookings, "utf-8"), (links, "utf-8")], list_contracts(), documentation=[])
+    assert scan_values(["Richard Hill Primary School"], wl, "f", "link_name") == []
+    assert kinds(scan_values(["booked by Richard Hill"], wl, "f", "note")) == ["personal value (name)"]

@@ -121,7 +121,8 @@ def attack(problem: Problem, threshold: int, cells: Iterable[Cell] | None = None
         row[index[p.numerator]] = 1.0
         a_ub += [row, -row]
         b_ub += [(p.percent + half) / 100 * base + 1e-9, -((p.percent - half) / 100 * base) + 1e-9]
-    targets = [c for c in (cells if cells is not None else problem.suppressed) if c in index]
+    wanted = set(cells if cells is not None else problem.suppressed)
+    targets = [c for c in unknown if c in wanted]   # in a fixed order: the same breach is found first every run
     constrained = set()
     for row in a_eq + a_ub:
         constrained |= {unknown[i] for i in np.flatnonzero(row)}

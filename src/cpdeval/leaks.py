@@ -47,6 +47,9 @@ _DATA_URI = re.compile(r"data:[\w/.+-]+;base64,[A-Za-z0-9+/=\s]*")
 #: (``Postcode``), the DfE performance tables (``PCODE``), and the booking export's ``Organisation
 #: Postcode`` (the address of the school or organisation the participant booked from).
 INSTITUTION_POSTCODE_COLUMNS = ("Postcode", "PCODE", "Organisation Postcode")
+#: Raw columns that hold the name of an establishment (public): a person's name that is also part of a school's
+#: name ("Richard Hill Primary School") is not reported where the whole school name stands.
+INSTITUTION_NAME_COLUMNS = ("EstablishmentName", "LinkName", "SCHNAME", "Organisation Name")
 
 #: Contract columns that are replaced by a keyed hash on reading: their raw values must never appear.
 PSEUDONYMISED_COLUMNS = ("participant_id",)
@@ -93,6 +96,8 @@ class Watchlist:
     raw_ids: set[str] = field(default_factory=set)               # case-folded raw ids of pseudonymised columns
     personal_postcodes: set[str] = field(default_factory=set)    # normalised postcodes from personal columns
     institution_postcodes: set[str] = field(default_factory=set)
+    #: personal phrase -> the institution names (word tuples) that contain it
+    institution_names: dict[tuple[str, ...], list[tuple[str, ...]]] = field(default_factory=dict)
     documented_postcodes: set[str] = field(default_factory=set)  # examples in the contracts' descriptions
     skipped_single_words: int = 0
     #: (file, column) of raw columns holding email addresses that no contract declares personal
@@ -150,6 +155,7 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
     raw_id_cols = {col.source for c in contracts for col in c.columns
                    if col.name in PSEUDONYMISED_COLUMNS and col.source}
     wl = Watchlist()
+    names: set[tuple[str, ...]] = set()
     for text in documentation:
         wl.documented_postcodes.update(normalise_postcode(m.group()) for m in POSTCODE.finditer(text))
     for path, encoding in raw_files:
@@ -175,7 +181,23 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
                 wl.raw_ids.update(v.casefold() for v in values)
             if col in INSTITUTION_POSTCODE_COLUMNS:
                 wl.institution_postcodes.update(normalise_postcode(v) for v in values)
+            if col in INSTITUTION_NAME_COLUMNS:
+                names.update(tuple(words(v)) for v in values)
+    for name in names:
+        for k in range(2, min(len(name), wl.max_words) + 1):
+            for i in range(len(name) - k + 1):
+                if name[i:i + k] in wl.phrases:
+                    wl.institution_names.setdefault(name[i:i + k], []).append(name)
     return wl
+
+
+def _inside_institution_name(w: list[str], i: int, phrase: tuple[str, ...], wl: Watchlist) -> bool:
+    """Whether the ``phrase`` found at ``w[i]`` stands inside a whole institution name there."""
+    for name in wl.institution_names.get(phrase, ()):
+        for j in range(len(name) - len(phrase) + 1):
+            if name[j:j + len(phrase)] == phrase and tuple(w[i - j:i - j + len(name)]) == name:
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- scanning text
@@ -203,7 +225,7 @@ def scan_values(values: Iterable[str], wl: Watchlist, path: str, where: str) -> 
                 if i + k > len(w):
                     break
                 phrase = tuple(w[i:i + k])
-                if phrase in wl.phrases:
+                if phrase in wl.phrases and not _inside_institution_name(w, i, phrase, wl):
                     found[("personal value (name)", " ".join(phrase))] = None
     return [Finding(path, where, kind, value) for kind, value in found]
 

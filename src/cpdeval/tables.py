@@ -605,7 +605,7 @@ def _record_publication(table: PublishedTable, structure: _Structure, link: str 
         "cells": [{"cell": ident(c), "shown": shown.get(c), "key": [list(k[0]), k[1]]}
                   for c, k in structure.keys.items()],
         "hidden": [ident(c) for c in structure.hidden],
-        "protected": [ident(c) for c in structure.protect],
+        "protected": sorted((ident(c) for c in structure.protect), key=repr),
         "equations": [[ident(t), [ident(p) for p in parts]] for t, parts in structure.equations],
         "percents": [{"numerator": ident(p.numerator), "base": ident(p.base), "percent": p.percent,
                       "decimals": p.decimals} for (i, header), p in structure.percents
