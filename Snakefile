@@ -55,6 +55,7 @@ rule all:
         expand(f"{REPORTS}/{{chapter}}.{{fmt}}", chapter=RUN.chapters, fmt=RUN.formats),
         f"{DERIVED}/link/bookings_linked.parquet",
         f"{DERIVED}/audit/disclosure_audit.json",
+        f"{REPORTS}/qa.html",
     default_target: True
 
 

@@ -6,10 +6,19 @@ INGESTED_TABLES = ["bookings", "schools", "links", "attainment_ks4", "attainment
 CHAPTER_INPUTS["methods"] = {
     "reconciliation": f"{DERIVED}/audit/reconciliation.parquet",
     "quarantine_summary": f"{DERIVED}/audit/quarantine_summary.parquet",
-    "data_dictionary": f"{DERIVED}/audit/data_dictionary.parquet",
     "match_rates": f"{DERIVED}/link/match_rates.parquet",
     "lineage_issues": f"{DERIVED}/link/lineage_issues.parquet",
     "lineage": f"{DERIVED}/link/school_lineage.parquet",
+    "schools": ingested("schools")["table"],
+}
+
+# The analysts' quality report: checks, contracts and provenance, never part of the published report.
+CHAPTER_INPUTS["qa"] = {
+    "reconciliation": f"{DERIVED}/audit/reconciliation.parquet",
+    "quarantine_summary": f"{DERIVED}/audit/quarantine_summary.parquet",
+    "data_dictionary": f"{DERIVED}/audit/data_dictionary.parquet",
+    "published_checks": f"{SURVEYS}/published_checks.parquet",
+    "disclosure_audit": f"{DERIVED}/audit/disclosure_audit.json",
 }
 
 

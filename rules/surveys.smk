@@ -46,7 +46,6 @@ CHAPTER_INPUTS["impact"] = {
     "feedback_codes": f"{SURVEYS}/feedback_code_frequencies.parquet",
     "feedback_coding_issues": f"{SURVEYS}/feedback_coding_issues.parquet",
     "survey_benchmarks": f"{SURVEYS}/survey_benchmarks.parquet",
-    "published_checks": f"{SURVEYS}/published_checks.parquet",
     "survey_figures": f"{DERIVED}/figures/surveys",
     "codebook": "config/codebooks/feedback_reasons.yaml",
     "scales": "schemas/instruments/scales.yaml",          # the chapter reads the instrument definitions beside it

@@ -24,11 +24,14 @@ def test_window_is_the_financial_years_ending_before_the_exams():
     assert s["providers"] == ["national", "regional"] and s["comparisons"] == []
 
 
-def test_the_shipped_groups_file_parses_and_names_the_seed_figures():
+def test_the_shipped_groups_file_parses_and_names_the_source_figures():
+    from cpdeval.citations import cite
+
     s = settings(None, ["2018-19"], load_yaml("config/attainment_groups.yaml"))
     sources = {c["source"] for c in s["comparisons"]}
-    assert {"seed 000 Fig 5", "seed 000 Fig 9", "seed 000 Fig 11"} <= sources
-    assert {f"seed 001 Fig {n}" for n in (8, 9, 10, 11, 12, 14)} <= sources
+    assert {f"stem_network_2015_16, Figure {n}" for n in (5, 9, 11)} <= sources
+    assert {f"science_network_impact, Figure {n}" for n in (8, 9, 10, 11, 12, 14)} <= sources
+    assert cite("stem_network_2015_16, Figure 5") == "the 2015-16 evaluation of the regional programme (Figure 5)"
     assert s["top_quartile"]["group"] == "att_q4" and s["dose_response"]["reference"] == "none"
 
 
@@ -204,5 +207,6 @@ def test_change_needs_a_consistent_series_over_the_window():
     chg = d.filter((pl.col("stat") == "change") & (pl.col("group") == "a") & (pl.col("weighting") == "schools"))
     assert (chg["n_schools"][0], chg["mean"][0]) == (1, pytest.approx(0.3))
     rows = {r["reason"].split(":")[0]: r["n_schools"] for r in series_exclusions(panel, "2018-19", 3, ["sci_va"], "ks4")}
-    assert rows == {"no sci_va in 2018-19 (suppressed, not published or not applicable)": 0,
-                    "no pupil count in the outcome year": 0, "sci_va missing in a year from 2016-17 to 2018-19": 2}
+    assert rows == {"no result in 2018-19 (suppressed, not published or not applicable)": 0,
+                    "no pupil count in the outcome year": 0,
+                    "a year from 2016-17 to 2018-19 without a result": 2}   # in words: no measure codes

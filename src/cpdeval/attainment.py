@@ -348,10 +348,10 @@ def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int,
         series = consistent_series(panel, m, base_year, y0)
         no_pupils = has.filter(pl.col("pupils").is_null() | (pl.col("pupils") <= 0)).height
         no_series = has.filter(~pl.col("school_key").is_in(series.implode())).height
-        for reason, n in ((f"no {m} in {outcome_year} (suppressed, not published or not applicable)",
+        for reason, n in ((f"no result in {outcome_year} (suppressed, not published or not applicable)",
                            cur.height - has.height),
                           ("no pupil count in the outcome year", no_pupils),
-                          (f"{m} missing in a year from {_fy_label(base_year)} to {outcome_year}: left out of the "
+                          (f"a year from {_fy_label(base_year)} to {outcome_year} without a result: left out of the "
                            "change (no consistent series)", no_series)):
             rows.append({"key_stage": key_stage, "academic_year": outcome_year, "measure": m, "reason": reason,
                          "n_schools": int(n)})

@@ -41,10 +41,15 @@ def _fmt(m: str, v: float | None) -> str:
 
 
 def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels: Mapping[str, str],
-                      summary: Mapping[str, Any], path, *, threshold: int) -> None:
-    """Bars by group for each measure (rows) and for the level and the change (columns)."""
+                      summary: Mapping[str, Any], path, *, threshold: int, membership: pl.DataFrame) -> None:
+    """Bars by group for each measure (rows) and for the level and the change (columns). A group is drawn only
+    where the comparison's published table shows its count (:mod:`cpdeval.attainment_tables`), so the chart
+    never gives away a count the table hides."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
+    from .attainment_tables import comparison_table, shown_groups
+    from .citations import cite
     from .figures import BLUE, GREY, LIGHT_GREY, ORANGE, CM, REPORT_WIDTH_CM, apply_house_style, save_figure
 
     apply_house_style()
@@ -54,10 +59,15 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
         return
     groups = list(comparison["groups"])
     oy, base = summary["outcome_year"], summary["base_year"]
-    height = 1.6 + len(measures) * (1.0 + 0.62 * len(groups))
+    source_text = cite(comparison["source"])
+    published = comparison_table(table, comparison, labels, membership, outcome_year=oy, base_year=base,
+                                 window=summary["window_financial_years"], threshold=threshold,
+                                 source_text=source_text, record=False)
+    height = 1.8 + len(measures) * (1.6 + 1.05 * len(groups))
     fig, axes = plt.subplots(len(measures), 2, figsize=(REPORT_WIDTH_CM * CM, height * CM), squeeze=False)
-    n_shown: dict[str, int] = {}
+    n_shown: dict[str, str] = {}
     for i, m in enumerate(measures):
+        shown = shown_groups(published, MEASURE_LABEL.get(m, m))
         for j, stat in enumerate(("level", "change")):
             ax = axes[i][j]
             d = table.filter((pl.col("measure") == m) & (pl.col("stat") == stat) & (pl.col("weighting") == "schools"))
@@ -65,47 +75,46 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
             ypos = np.arange(len(groups))[::-1]
             for y, g in zip(ypos, groups):
                 r = by.get(g)
-                ok = r is not None and r["n_schools"] >= threshold and r["mean"] is not None
-                if stat == "level":
-                    n_shown[g] = int(r["n_schools"]) if r is not None else 0
-                if not ok:
-                    ax.text(0, y, f" fewer than {threshold} schools", va="center", fontsize=7.5, color=GREY)
+                cell = shown.get(labels.get(g, g), display.SUPPRESSED)
+                if stat == "level" and i == 0:
+                    n_shown[labels.get(g, g)] = cell
+                if r is None or r["mean"] is None or cell == display.SUPPRESSED:
+                    if j == 0:
+                        ax.text(0, y, f" not shown: too few schools", va="center", color=GREY)
                     continue
                 colour = ORANGE if g == comparison["reference"] else BLUE
                 err = None
                 if r["ci_low"] is not None and r["ci_high"] is not None:
                     err = [[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]]
-                ax.barh(y, r["mean"], color=colour, height=0.62, xerr=err, ecolor=GREY, capsize=2)
+                ax.barh(y, r["mean"], color=colour, height=0.6, xerr=err, ecolor=GREY, capsize=2)
                 # the value sits beyond the interval, on the bar's side of zero
                 if r["mean"] >= 0:
-                    ax.text(r["ci_high"] if err else r["mean"], y, f"  {_fmt(m, r['mean'])}", va="center",
-                            ha="left", fontsize=7)
+                    ax.text(r["ci_high"] if err else r["mean"], y, f"  {_fmt(m, r['mean'])}", va="center", ha="left")
                 else:
-                    ax.text(r["ci_low"] if err else r["mean"], y, f"{_fmt(m, r['mean'])}  ", va="center",
-                            ha="right", fontsize=7)
+                    ax.text(r["ci_low"] if err else r["mean"], y, f"{_fmt(m, r['mean'])}  ", va="center", ha="right")
             ax.axvline(0, color=LIGHT_GREY, linewidth=0.8)
             ax.set_yticks(ypos)
             if j == 0:
-                ax.set_yticklabels([textwrap.fill(f"{labels.get(g, g)} (n={display.fmt_count(n_shown.get(g, 0))})"
-                                                  if n_shown.get(g, 0) >= threshold else labels.get(g, g), 26)
-                                    for g in groups], fontsize=7.5)
-                ax.set_title(SHORT_LABEL.get(m, m), loc="left", fontsize=8.5, fontweight="bold")
+                ax.set_yticklabels([textwrap.fill(f"{labels.get(g, g)}"
+                                                  + (f" (n={shown[labels.get(g, g)]})"
+                                                     if shown.get(labels.get(g, g), "c") != display.SUPPRESSED else ""),
+                                                  24) for g in groups])
+                ax.set_title(SHORT_LABEL.get(m, m), loc="left", fontweight="bold")
             else:
                 ax.set_yticklabels([])
-            ax.margins(x=0.25)
+            ax.margins(x=0.3)
             ax.set_ylim(-0.7, len(groups) - 0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.grid(False, axis="y")
             ax.tick_params(axis="y", length=0)
-            ax.tick_params(axis="x", labelsize=7.5)
-            ax.set_xlabel(oy if stat == "level" else f"Change since {base}", fontsize=7.5)
+            ax.set_xlabel(oy if stat == "level" else f"Change since {base}")
     fig.tight_layout()
-    caption = (f"{comparison['title']} ({comparison['source']}): mean of schools in {oy} and change since {base}, "
+    caption = (f"{comparison['title']}, as in {source_text}: mean of schools in {oy} and change since {base}, "
                f"with 95% intervals; the reference group ({labels.get(comparison['reference'])}) in orange. "
                f"{KS_PHASE[comparison['key_stage']]}")
     alt = (f"Bar charts of {', '.join(SHORT_LABEL.get(m, m) for m in measures)} by group "
            f"({', '.join(labels.get(g, g) for g in groups)}), level in {oy} and change since {base}.")
-    save_figure(fig, path, alt_text=alt, caption=caption, source=SOURCE_KS[comparison["key_stage"]],
-                n={labels.get(g, g): (c if c >= threshold else display.SUPPRESSED) for g, c in n_shown.items()})
+    save_figure(fig, path, alt_text=alt, caption=caption, source=SOURCE_KS[comparison["key_stage"]], n=n_shown)
 
 
 KS_PHASE = {"ks4": "Secondary schools with KS4 results.", "ks2": "Primary schools with KS2 results."}
@@ -207,7 +216,7 @@ def draw_all(t: Mapping[str, Any], cfg: Mapping[str, Any], out: Mapping[str, Any
     labels = summary["group_labels"]
     for c in cfg["comparisons"]:
         comparison_figure(t["comparisons"].filter(pl.col("comparison") == c["id"]), c, labels, summary,
-                          out[f"fig_{c['id']}"], threshold=threshold)
+                          out[f"fig_{c['id']}"], threshold=threshold, membership=t["membership"])
     top_quartile_figure(t["panel"], t["membership"], cfg["top_quartile"], labels, summary, out["fig_top_quartile"],
                         threshold=threshold)
     dose_labels = {**labels, **{g: labels.get(g, g) for g in (cfg["dose_response"] or {}).get("groups", [])}}
@@ -217,6 +226,7 @@ def draw_all(t: Mapping[str, Any], cfg: Mapping[str, Any], out: Mapping[str, Any
     if es is not None:
         m = fitted["measure"]
         est.event_study_plot(es, out["fig_event_study"], units="pp" if m.startswith("pct_") else "",
+                             label=MEASURE_LABEL.get(m, m),
                              caption=f"Event study: {MEASURE_LABEL.get(m, m)} by year relative to the first academic "
                                      "year after first use, against the year before (school and year fixed effects, "
                                      "95% intervals clustered by school).", source=SOURCE)

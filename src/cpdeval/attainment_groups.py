@@ -50,6 +50,29 @@ METRICS = ("attendances", "courses", "participants", "years_active", "units", "u
            "partnership_lead", "trained_leader", "strategic_score", "resource_user")
 FLAGS = ("partnership_lead", "trained_leader", "resource_user")
 OPERATORS = {"min": ">=", "max": "<=", "gt": ">", "lt": "<"}
+#: Each metric in words, for the rules the chapter prints ("attendances", "units from the national centre").
+METRIC_WORDS = {"attendances": "attendances", "courses": "courses", "participants": "staff taking part",
+                "years_active": "years with use", "units": "CPD units", "units_national": "units from the national centre",
+                "units_regional": "units from regional partnerships", "strategic_score": "a strategic-use score"}
+#: What a flag means when it holds, and when it does not.
+FLAG_WORDS = {"partnership_lead": ("led a partnership", "did not lead a partnership"),
+              "trained_leader": ("had staff trained to lead CPD", "had no staff trained to lead CPD"),
+              "resource_user": ("registered with the resource library", "did not register with the resource library")}
+
+
+def _condition_words(metric: str, op: str, v: float) -> str:
+    """One condition in words: "at least 4 courses", "no units from regional partnerships"."""
+    name = METRIC_WORDS.get(metric, metric.replace("_", " "))
+    if metric == "strategic_score":
+        return {"min": f"{name} of {v:g} or more", "max": f"{name} of {v:g} or less",
+                "gt": f"{name} above {v:g}", "lt": f"{name} below {v:g}"}[op]
+    if (op == "max" and v == 0) or (op == "lt" and v == 1):
+        return f"no {name}"
+    if (op == "gt" and v == 0) or (op == "min" and v == 1):
+        return f"some {name}" if metric.startswith("units") else f"at least one of the {name}" \
+            if metric == "years_active" else f"at least 1 {name.rstrip('s') if name.endswith('s') else name}"
+    return {"min": f"at least {v:g} {name}", "max": f"at most {v:g} {name}",
+            "gt": f"more than {v:g} {name}", "lt": f"fewer than {v:g} {name}"}[op]
 DEFAULT_PROVIDERS = ("national", "regional")
 
 
@@ -67,17 +90,23 @@ class GroupRule:
     among: str | None = None
 
     def describe(self, labels: Mapping[str, str] | None = None) -> str:
-        """The rule in words, for the chapter's definitions (``labels`` name the group a quartile splits)."""
+        """The rule in words, for readers ("at least 4 courses, in 2 or more years"); ``labels`` name the group
+        a quartile splits."""
         if self.quartile is not None:
             among = (labels or {}).get(self.among, self.among)
-            return f"quartile {self.quartile} of {self.of} among '{among}'"
+            nth = {1: "lowest", 2: "second", 3: "third", 4: "highest"}[self.quartile]
+            return f"The {nth} quarter of {METRIC_WORDS.get(self.of, self.of)} among schools with {among.lower()}"
         parts = []
         for metric, cond in self.where.items():
-            if isinstance(cond, Mapping):
-                parts += [f"{metric} {OPERATORS[op]} {v:g}" for op, v in cond.items()]
+            if metric in FLAGS:
+                parts.append(FLAG_WORDS[metric][0 if cond in (True, 1) or (isinstance(cond, Mapping)
+                                                                          and cond.get("gt") == 0) else 1])
+            elif isinstance(cond, Mapping):
+                parts += [_condition_words(metric, op, v) for op, v in cond.items()]
             else:
-                parts.append(f"{metric} = {str(cond).lower()}")
-        return " and ".join(parts)
+                parts.append(f"{METRIC_WORDS.get(metric, metric)} of {cond}")
+        text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "every school"
+        return text[0].upper() + text[1:]
 
 
 def parse_group_rules(cfg: Mapping[str, Any]) -> dict[str, GroupRule]:

@@ -47,14 +47,57 @@ def record(params: Mapping[str, Any], name: str) -> dict:
     return json.loads(_path(params, name).read_text(encoding="utf-8"))
 
 
+#: Tables read through another table's contract, or whose contract title is not a reader's name for them.
+TABLE_TITLES = {"attainment_ks4": "DfE KS4 performance tables", "attainment_ks2": "DfE KS2 performance tables",
+                "schools": "School register (GIAS)", "survey_responses": "Survey responses"}
+
+
+def sources(params: Mapping[str, Any]) -> dict[str, str]:
+    """Earlier reports the chapter cites, key -> the short title a sentence uses (:mod:`cpdeval.citations`)."""
+    from .citations import short_titles
+
+    return short_titles(params.get("inputs", {}).get("sources"))
+
+
+def cite(params: Mapping[str, Any], ref: str) -> str:
+    """An earlier report in a sentence: ``"stem_network_2015_16, Figure 5"`` -> its short title, then the part."""
+    from .citations import cite as _cite
+
+    return _cite(ref, params.get("inputs", {}).get("sources"))
+
+
+def table_title(name: str) -> str:
+    """A derived or input table in words: its contract's title ("CPD booking export"), never its file name."""
+    from .contracts import load_contract
+
+    if name in TABLE_TITLES:
+        return TABLE_TITLES[name]
+    try:
+        return load_contract(name).title
+    except (FileNotFoundError, OSError):
+        return name.replace("_", " ").capitalize()
+
+
 def threshold(params: Mapping[str, Any]) -> int:
     return int(params.get("disclosure_min_count", 5))
 
 
 def provenance_text(params: Mapping[str, Any]) -> str:
-    """One paragraph: build date, configuration files with their hashes, package versions."""
+    """For readers: when and from how much data the report was built, and how ids were protected (no paths,
+    no package list: those are in the analysts' quality report, :func:`provenance_detail`)."""
     prov = record(params, "provenance")
-    cfgs = ", ".join(f"`{c['path']}` (SHA-256 `{c['sha256'][:12]}`)" for c in prov["config_files"]) or "defaults"
+    rows = sum(i["rows"] or 0 for i in prov["inputs"])
+    return (f"Built on {prov['built_on']} by the evaluation pipeline (version {prov['packages'].get('cpdeval', '')}) "
+            f"from {len(prov['inputs'])} input files holding {rows:,} rows. Every file is recorded with its size and "
+            "a fingerprint of its contents, so the figures can be rebuilt from the same files and checked. "
+            + key_text(prov.get("pseudonymisation_key")))
+
+
+def provenance_detail(params: Mapping[str, Any]) -> str:
+    """For analysts: build date, configuration files with their hashes, package versions."""
+    prov = record(params, "provenance")
+    cfgs = ", ".join(f"`{Path(c['path']).name}` (SHA-256 `{c['sha256'][:12]}`)" for c in prov["config_files"]) \
+        or "defaults"
     pk = prov["packages"]
     return (f"Built on {prov['built_on']} from configuration {cfgs}, with Python {pk['python']}, "
             + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "python") + ". "

@@ -246,6 +246,17 @@ def _complement(members: Iterable[Cell], values: Mapping[Cell, float], out: set[
     return min(inner, key=lambda c: (values[c], rank.get(c, len(rank))))
 
 
+def percent_shown(pct, base, threshold: int) -> bool:
+    """Whether a percentage of ``base`` may be printed (a table cell, a chart label): the base is 0 or at least
+    the threshold, and the count it implies is 0 or at least the threshold (80% of 5 gives 4 away)."""
+    from .display import round_half_away
+
+    if _missing(pct) or _missing(base) or 0 < base < threshold:
+        return False
+    implied = round_half_away(pct / 100 * base)
+    return not (0 < implied < threshold)
+
+
 # -- sentences ---------------------------------------------------------------------------------------------
 
 def count_text(n, threshold: int, fmt=None) -> str:

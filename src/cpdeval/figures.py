@@ -55,6 +55,10 @@ DPI = 200
 REPORT_WIDTH_CM = 16.0
 CM = 1 / 2.54
 
+#: Smallest text in a figure, in points at the report width (figures are drawn at that width, so a point in
+#: the figure is a point on the page; HTML shows them no smaller on a desktop screen).
+MIN_FONT_PT = 9.0
+
 #: Kinds understood by :func:`new_figure`, with the grid axis each uses.
 FIGURE_KINDS = {"bar": "y", "barh": "x", "line": "y", "scatter": "both", "dot": "x"}
 
@@ -170,14 +174,79 @@ def _tight_bbox(fig: "Figure"):
     return box.padded(pad)
 
 
+def _texts(fig: "Figure"):
+    """Every visible text of a figure (titles, labels, tick labels, annotations, legends)."""
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def _data_boxes(ax, renderer):
+    """Display-space boxes of what an axes plots: bars and patches, line points, scatter points."""
+    from matplotlib.collections import Collection
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    for a in ax.get_children():
+        if isinstance(a, Rectangle) and a is not ax.patch and a.get_visible() and a.get_width() and a.get_height():
+            boxes.append(a.get_window_extent(renderer))
+        elif isinstance(a, Line2D) and a.get_visible() and len(a.get_xydata()):
+            for x, y in ax.transData.transform(a.get_xydata()):
+                boxes.append(Bbox.from_bounds(x - 2, y - 2, 4, 4))
+        elif isinstance(a, Collection) and a.get_visible() and len(a.get_offsets()):
+            for x, y in a.get_offset_transform().transform(a.get_offsets()):
+                boxes.append(Bbox.from_bounds(x - 2, y - 2, 4, 4))
+    return boxes
+
+
+def readability(fig: "Figure") -> dict:
+    """Check and mend what makes a chart hard to read, before it is saved:
+
+    * text smaller than :data:`MIN_FONT_PT` is enlarged to it;
+    * a legend drawn over the data is moved below the axes;
+    * tick labels that overlap one another are counted.
+
+    Returns ``{"min_font_pt", "legends_moved", "overlapping_labels"}`` for the sidecar (tests read it)."""
+    texts = _texts(fig)
+    for t in texts:
+        if t.get_fontsize() < MIN_FONT_PT:
+            t.set_fontsize(MIN_FONT_PT)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    moved = 0
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is None or not leg.get_visible():
+            continue
+        lb = leg.get_window_extent(renderer)
+        if any(lb.overlaps(b) for b in _data_boxes(ax, renderer)):
+            leg.set_loc("upper left")
+            leg.set_bbox_to_anchor((0, -0.14), transform=ax.transAxes)
+            moved += 1
+    if moved:
+        fig.canvas.draw()
+    overlaps = 0
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels()
+                     if t.get_visible() and t.get_text().strip()]
+            overlaps += sum(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+    return {"min_font_pt": min((t.get_fontsize() for t in _texts(fig)), default=MIN_FONT_PT),
+            "legends_moved": moved, "overlapping_labels": int(overlaps)}
+
+
 def save_figure(fig: "Figure", path: str | Path, *, alt_text: str, caption: str, source: str,
                 n: int | str | dict | None, close: bool = True) -> Path:
     """Write ``fig`` as a reproducible 200 dpi PNG and a sidecar ``<path>.json``.
 
     The PNG carries no Software/date metadata, so the same figure gives the
     same bytes.  The sidecar (sorted keys) holds ``caption``, ``alt_text``,
-    ``source``, ``n`` (an int, a text such as "c", or a dict of group sizes)
-    and the file name.  The figure is closed afterwards unless ``close=False``.
+    ``source``, ``n`` (an int, a text such as "c", or a dict of group sizes),
+    the file name and what :func:`readability` found and mended (smallest text,
+    legends moved off the data, overlapping tick labels).  The figure is closed
+    afterwards unless ``close=False``.
     """
     for name, value in (("alt_text", alt_text), ("caption", caption), ("source", source)):
         if not isinstance(value, str) or not value.strip():
@@ -186,10 +255,11 @@ def save_figure(fig: "Figure", path: str | Path, *, alt_text: str, caption: str,
     if path.suffix.lower() != ".png":
         raise ValueError(f"save_figure writes PNG; give a .png path, not {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    checks = readability(fig)
     fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches=_tight_bbox(fig))
     sidecar = path.with_name(path.name + ".json")
     meta = {"file": path.name, "caption": caption.strip(), "alt_text": alt_text.strip(),
-            "source": source.strip(), "n": n, "dpi": DPI}
+            "source": source.strip(), "n": n, "dpi": DPI, **checks}
     sidecar.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                        encoding="utf-8")
     if close:

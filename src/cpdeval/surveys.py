@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from . import display as d
+from .disclosure import percent_shown
 from .errors import ConfigError, InputError
 from .stats import Z95, counts_giving, rank_label_expr, rounds_to, wilson_exprs
 
@@ -822,18 +823,19 @@ def _draw_diverging(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thr
             w = pct.get(lv) or 0.0
             colour = _POS_COLOURS[len(pos_levels) - 1 - k] if len(pos_levels) - 1 - k < len(_POS_COLOURS) else _POS_COLOURS[-1]
             ax.barh(y, w, left=left, color=colour, height=0.62, label=_label_of(scale, lv) if y == 0 else None)
-            if w >= 7:
-                ax.text(left + w / 2, y, d.fmt_pct(w), ha="center", va="center", fontsize=7.5,
+            if w >= 7 and percent_shown(w, n, threshold):
+                ax.text(left + w / 2, y, d.fmt_pct(w), ha="center", va="center",
                         color="white" if k == len(pos_levels) - 1 else "black")
             left += w
-        ax.text(left + 1.5, y, d.fmt_pct(s["pct_positive"]), ha="left", va="center", fontsize=8.5, fontweight="bold")
+        ax.text(left + 1.5, y, d.fmt_pct(s["pct_positive"]) if percent_shown(s["pct_positive"], n, threshold)
+                else d.SUPPRESSED, ha="left", va="center", fontweight="bold")
         right = 0.0
         for k, lv in enumerate(neg_levels):                       # mildest negative next to zero
             w = pct.get(lv) or 0.0
             colour = _NEG_COLOURS[len(neg_levels) - 1 - k] if len(neg_levels) - 1 - k < len(_NEG_COLOURS) else _NEG_COLOURS[-1]
             ax.barh(y, -w, left=-right, color=colour, height=0.62, label=_label_of(scale, lv) if y == 0 else None)
-            if w >= 7:
-                ax.text(-right - w / 2, y, d.fmt_pct(w), ha="center", va="center", fontsize=7.5)
+            if w >= 7 and percent_shown(w, n, threshold):
+                ax.text(-right - w / 2, y, d.fmt_pct(w), ha="center", va="center")
             right += w
         shown_rows.append(s)
         alt_parts.append(f"{s['item_text']}: {d.fmt_pct(s['pct_positive'])} {_answered(scale)} (n = {n})")
@@ -887,7 +889,7 @@ def _draw_levels(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thresh
     if n >= threshold:
         colours = [F.BLUE if r["positive"] else F.GREY for r in dist]
         bars = ax.barh(range(len(dist)), pcts, color=colours, height=0.62)
-        F.label_bars(ax, bars)
+        F.label_bars(ax, bars, values=[p if percent_shown(p, n, threshold) else None for p in pcts])
         title = f"{d.pct_in_words(s['pct_positive'], capitalize=True)} {_answered(scale)}"
         alt = (f"Bar chart of answers to '{item['text']}' (n = {n}): "
                + "; ".join(f"{nm} {d.fmt_pct(p)}" for nm, p in zip(names, pcts)) + ".")
@@ -928,7 +930,8 @@ def _draw_ordered(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thres
             ax.barh(y, r["pct_positive"], color=colour, height=0.62)
             lo, hi = r["pct_positive_lower"], r["pct_positive_upper"]
             ax.plot([lo, hi], [y, y], color="#333333", linewidth=1)
-            ax.text(max(hi, r["pct_positive"]) + 1.5, y, d.fmt_pct(r["pct_positive"]), va="center", fontsize=8.5)
+            ax.text(max(hi, r["pct_positive"]) + 1.5, y, d.fmt_pct(r["pct_positive"])
+                    if percent_shown(r["pct_positive"], n, threshold) else d.SUPPRESSED, va="center")
             alt_parts.append(f"{text}: {d.fmt_pct(r['pct_positive'])} (n = {n})")
         else:
             ax.text(2, y, "c", va="center", color=F.GREY)
@@ -988,13 +991,13 @@ def _draw_multiples(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thr
             r = rows.get(g)
             n = r["n_substantive"] if r else 0
             n_info[f"{iid}|{g}"] = n
-            if r and n >= threshold:
+            if r and n >= threshold and percent_shown(r["pct_positive"], n, threshold):
                 ax.plot([r["pct_positive_lower"], r["pct_positive_upper"]], [y, y], color=F.GREY, linewidth=1.2)
                 ax.plot([r["pct_positive"]], [y], "o", color=F.BLUE, markersize=4.5)
-                ax.text(104, y, f"{d.fmt_pct(r['pct_positive'])} ({d.fmt_count(n)})", va="center", fontsize=7)
+                ax.text(104, y, f"{d.fmt_pct(r['pct_positive'])} ({d.fmt_count(n)})", va="center")
                 shown.append(r)
             else:
-                ax.text(104, y, d.SUPPRESSED, va="center", color=F.GREY, fontsize=7)
+                ax.text(104, y, d.SUPPRESSED, va="center", color=F.GREY)
         if len(shown) >= 2:
             hi = max(shown, key=lambda r: r["pct_positive"])
             lo = min(shown, key=lambda r: r["pct_positive"])
@@ -1390,7 +1393,6 @@ def publish_benchmarks(bench: pl.DataFrame, *, threshold: int, caption: str | No
         "value": {"kind": "number", "decimals": 0, "suffix": "%", "header": "Published value"},
         "scale": {"kind": "label", "header": "Scale"},
         "respondents": {"kind": "label", "header": "Respondents"},
-        "cited_in": {"kind": "label", "header": "Cited in"},
     }, threshold=threshold, caption=caption, notes=list(notes or []))
 
 

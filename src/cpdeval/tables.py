@@ -271,8 +271,9 @@ def _format_cell(spec: ColumnSpec, row: Mapping[str, Any], threshold: int, hidde
     # the count a percentage of a published base gives away (for an interval: its point estimate's)
     pct = v if spec.kind == "percent" else (row[spec.point] if spec.kind == "ci" and spec.point else None)
     if pct is not None and not _missing(pct) and spec.base and not spec.numerator and not _missing(row[spec.base]):
-        implied = d.round_half_away(pct * k / 100 * row[spec.base])
-        if 0 < implied < threshold:
+        from .disclosure import percent_shown
+
+        if not percent_shown(pct * k, row[spec.base], threshold):
             return d.SUPPRESSED
     if spec.kind == "ci":
         return (f"{d.fmt_number(lo * k, spec.places)}{spec.unit} to "

@@ -439,10 +439,11 @@ def fig_units_by_term(by_term: pl.DataFrame, reporting: str, path: str | Path) -
         vals = (by_term.filter(pl.col("provider") == p).sort(["financial_year", "term_index"])["units"].to_list())
         ax.bar(pos, vals, bottom=bottom, color=colour, label=PROVIDER_LABEL[p], width=0.8)
         bottom = [b + v for b, v in zip(bottom, vals)]
-    ax.set_xticks(pos, [t.split(" ")[0][:3].capitalize() for t in terms["term_label"]], fontsize=7.5)
+    # two letters per term (Su, Au, Sp) fit under a bar at the smallest readable size; the caption spells them
+    ax.set_xticks(pos, [t.split(" ")[0][:2].capitalize() for t in terms["term_label"]])
     trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
     for k, y in enumerate(years):
-        ax.text(k * (n_terms + 1) + (n_terms - 1) / 2, -0.12, y, transform=trans, ha="center", va="top", fontsize=8.5)
+        ax.text(k * (n_terms + 1) + (n_terms - 1) / 2, -0.12, y, transform=trans, ha="center", va="top")
     ax.set_ylabel("CPD units")
     ax.yaxis.set_major_formatter(_count_formatter())
     ax.legend(loc="upper left", ncols=3)
@@ -458,8 +459,8 @@ def fig_units_by_term(by_term: pl.DataFrame, reporting: str, path: str | Path) -
     alt = ("Stacked bar chart of CPD units per school term in date order, split by provider: "
            + "; ".join(f"{t}: {d.fmt_count(u)}" for t, u in zip(terms["term_label"], bottom)) + ".")
     return save_figure(fig, path, alt_text=alt,
-                       caption="CPD units delivered per term (summer, autumn and spring terms of each financial year), "
-                               "by provider", source=SOURCE,
+                       caption="CPD units delivered per term (Su summer, Au autumn and Sp spring terms of each "
+                               "financial year), by provider", source=SOURCE,
                        n={t: d.fmt_count(u) for t, u in zip(terms["term_label"], bottom)})
 
 

@@ -332,8 +332,20 @@ def event_study(panel: pl.DataFrame, outcome: str, unit: str, time: str, first_t
                       level=level, diagnostics=diag)
 
 
+def pretrend_words(result: EventStudy) -> str:
+    """What the pre-period estimates say, in words that never contradict the table: "no sign" only when the
+    joint test does not reject and no single pre-period interval excludes zero."""
+    pre = result.table.filter((pl.col("rel_time") < 0) & ~pl.col("is_reference"))
+    any_off = bool(pre.height) and bool(((pre["ci_low"] > 0) | (pre["ci_high"] < 0)).any())
+    if result.pretrend_p < 0.05:
+        return "treated schools were already diverging before first use"
+    if any_off:
+        return "some years before first use already differ from zero, so earlier trends may not have been parallel"
+    return "no sign of diverging trends before first use"
+
+
 def event_study_plot(result: EventStudy, path: str | Path, *, title: str | None = None, units: str = "",
-                     caption: str | None = None, alt_text: str | None = None,
+                     caption: str | None = None, alt_text: str | None = None, label: str | None = None,
                      source: str = "School performance tables; programme booking records",
                      xlabel: str = "Years relative to the first year after first use") -> Path:
     """Coefficients with their intervals by relative period; the reference period drawn hollow at zero.
@@ -363,16 +375,15 @@ def event_study_plot(result: EventStudy, path: str | Path, *, title: str | None 
     ax.set_xticks(ticks, labels)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"Difference from reference period{(' (' + units + ')') if units else ''}")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncol=3)   # below the axes: never over the data
     pa = result.post_average
     if title is None:
-        pre = ("no sign of diverging trends before first use" if not (result.pretrend_p < 0.05)
-               else "treated schools were already diverging before first use")
+        pre = pretrend_words(result)
         title = (f"Event study: {pre}; average effect afterwards "
                  f"{display.fmt_number(pa.estimate, 2, signed=True)}{(' ' + units) if units else ''}")
     finding_title(ax, title)
     return save_figure(fig, path, alt_text=alt_text or (
-        f"Event-study coefficients for {result.outcome} from {result.window[0]} to {result.window[1]} periods around "
+        f"Event-study coefficients for {label or result.outcome} from {result.window[0]} to {result.window[1]} periods around "
         f"first treatment, with {result.level:.0%} intervals; pre-trend test p = {result.pretrend_p:.2f}; mean "
         f"post-period effect {pa.estimate:.2f} ({pa.ci_low:.2f} to {pa.ci_high:.2f})."),
         caption=caption or ("Event study: difference between treated and comparison schools by year relative to "

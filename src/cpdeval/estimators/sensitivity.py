@@ -163,7 +163,7 @@ def sensitivity_plot(ev: EValue, path: str | Path, *, title: str | None = None, 
     fig, ax = new_figure("scatter", height_cm=9.0)
     curves = [(target, ev.e_value, BLUE, "Explains away the estimate")]
     if lim is not None and lim > 1:
-        curves.append((lim, ev.e_value_ci, ORANGE, "Moves the interval to the null"))
+        curves.append((lim, ev.e_value_ci, ORANGE, "Moves the interval to include no effect"))
     for tgt, e, colour, label in curves:
         a = np.linspace(tgt * 1.0005, top, 400)
         b = tgt * (a - 1) / (a - tgt)
@@ -182,6 +182,6 @@ def sensitivity_plot(ev: EValue, path: str | Path, *, title: str | None = None, 
     finding_title(ax, title)
     return save_figure(fig, path, alt_text=alt_text or (
         f"Curves of confounder strengths that would explain away the estimate (E-value {ev.e_value:.2f})"
-        + (f" and move its interval to the null (E-value {ev.e_value_ci:.2f})" if ev.e_value_ci else "") + "."),
+        + (f" and move its interval to include no effect (E-value {ev.e_value_ci:.2f})" if ev.e_value_ci else "") + "."),
         caption=caption or ("Sensitivity to unmeasured confounding: combinations of confounder strength above a curve "
                             "could account for the estimate."), source=source, n=None)

@@ -65,6 +65,11 @@ UNDIRECTED_TYPES = frozenset({"Result of Amalgamation"})
 LINEAGE_SCHEMA = {"urn": pl.Int64, "school_key": pl.Int64, "chain_length": pl.Int64, "linked": pl.Boolean,
                   "rule": pl.Utf8}
 ISSUES_SCHEMA = {"urn": pl.Int64, "link_urn": pl.Int64, "issue": pl.Utf8, "detail": pl.Utf8}
+#: Each kind of problem in words, for published tables.
+ISSUE_LABELS = {"not_followed": "Link of a type that is not followed", "missing_twin": "Recorded by one school only",
+                "contradictory_direction": "The two schools disagree on which came first",
+                "undirected_link": "No direction recorded", "split": "One school with several successors",
+                "cycle": "Links that go round in a circle"}
 LINKS_SCHEMA = {"urn": pl.Int64, "link_urn": pl.Int64, "link_name": pl.Utf8, "link_type": pl.Utf8,
                 "link_date": pl.Date, "source_row": pl.Int64}
 

@@ -48,6 +48,10 @@ __all__ = ["MATCH_METHODS", "ACCEPTED_METHODS", "MATCHES_SCHEMA", "REVIEW_SCHEMA
 
 MATCH_METHODS = ["urn", "laestab", "name_postcode", "name_town", "postcode_only", "ambiguous", "unmatched"]
 ACCEPTED_METHODS = ["urn", "laestab", "name_postcode", "name_town", "postcode_only"]
+#: Each method in words, for published tables.
+METHOD_LABELS = {"urn": "URN given in the booking", "laestab": "LA and establishment number",
+                 "name_postcode": "School name and postcode", "name_town": "School name and town",
+                 "postcode_only": "Postcode only", "ambiguous": "Ambiguous (not linked)", "unmatched": "Not matched"}
 CONFIDENCE = {"urn": 1.0, "laestab": 0.98, "name_postcode": 0.95, "name_town": 0.90, "postcode_only": 0.80}
 
 MATCHES_SCHEMA = {"booking_id": pl.Utf8, "urn": pl.Int64, "school_key": pl.Int64, "match_method": pl.Utf8,
