@@ -56,6 +56,7 @@ rule all:
         f"{DERIVED}/link/bookings_linked.parquet",
         f"{DERIVED}/audit/disclosure_audit.json",
         f"{REPORTS}/qa.html",
+        f"{REPORTS}/report.html",
     default_target: True
 
 

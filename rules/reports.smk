@@ -51,6 +51,7 @@ rule provenance:
         config_files=CONFIG_FILES,
         year=RUN.year,
         key={"origin": KEY.origin, "fingerprint": KEY.fingerprint, "is_test_key": KEY.is_test_key},
+        absent=RUN.absent_inputs(),
     log:
         f"logs/{RUN.year}/provenance.log",
     benchmark:
@@ -62,7 +63,8 @@ rule provenance:
 rule render_chapter:
     input:
         # every chapter ends with what it was built from, so every chapter reads the provenance record
-        unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json"}),
+        unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json",
+                          "sources": RUN.data["report"]["sources"]}),
         code=stage_code("cpdeval.stages:render_chapter"),
         qmd="reports/{chapter}.qmd",
         quarto_settings="reports/_quarto.yml",
@@ -71,6 +73,8 @@ rule render_chapter:
                  for fmt in RUN.formats],
         # every table the chapter publishes, with its totals, for the disclosure audit
         publication=f"{DERIVED}/publication/{{chapter}}.jsonl",
+        # the executed chapter, before numbering, for the assembled report
+        part=f"{DERIVED}/publication/{{chapter}}.md",
     params:
         engine=RUN.data["render"]["engine"],
         year=RUN.year,
@@ -104,5 +108,47 @@ rule disclosure_audit:
         f"logs/{RUN.year}/disclosure_audit.log",
     benchmark:
         f"logs/{RUN.year}/benchmarks/disclosure_audit.tsv",
+    script:
+        RUNNER
+
+
+# What the key findings of the assembled report are drawn from, for the chapters this year has.
+FINDINGS_INPUTS = {}
+if "delivery" in RUN.chapters:
+    FINDINGS_INPUTS |= {"delivery_summary": CHAPTER_INPUTS["delivery"]["summary"],
+                        "delivery_reach": CHAPTER_INPUTS["delivery"]["reach"],
+                        "delivery_yoy": CHAPTER_INPUTS["delivery"]["units_yoy"],
+                        "delivery_targets": CHAPTER_INPUTS["delivery"]["targets"]}
+if "impact" in RUN.chapters:
+    FINDINGS_INPUTS["survey_summary"] = CHAPTER_INPUTS["impact"]["survey_summary"]
+if "operations" in RUN.chapters:
+    FINDINGS_INPUTS["operations_funnel"] = CHAPTER_INPUTS["operations"]["funnel"]
+if "attainment" in RUN.chapters:
+    FINDINGS_INPUTS |= {"attainment_estimates": CHAPTER_INPUTS["attainment"]["estimates"],
+                        "attainment_summary": CHAPTER_INPUTS["attainment"]["summary"]}
+
+
+rule report:
+    """One assembled report of the year (HTML and Word), and the landing page: only after the disclosure audit
+    has passed."""
+    input:
+        code=stage_code("cpdeval.stages:report"),
+        parts=expand(f"{DERIVED}/publication/{{chapter}}.md", chapter=RUN.chapters),
+        audit=f"{DERIVED}/audit/disclosure_audit.json",
+        sources=RUN.data["report"]["sources"],
+        prose=[p["file"] for p in RUN.data["report"]["prose"]],
+        **FINDINGS_INPUTS,
+    output:
+        html=report(f"{REPORTS}/report.html", category="Report", caption="../reports/captions/report.rst"),
+        docx=f"{REPORTS}/report.docx",
+        index=f"{REPORTS}/index.html",
+    params:
+        config=RUN.data,
+        chapters=RUN.chapters,
+        threshold=RUN.disclosure_min_count,
+    log:
+        f"logs/{RUN.year}/report.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/report.tsv",
     script:
         RUNNER

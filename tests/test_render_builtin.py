@@ -340,7 +340,8 @@ def test_save_figure_is_reproducible_and_writes_sidecar(tmp_path):
     assert b"Matplotlib" not in a and b"Software" not in a
     meta = json.loads((tmp_path / "a.png.json").read_text())
     assert meta == {"file": "a.png", "caption": "Schools reached by phase", "dpi": 200, "n": 4779,
-                    "alt_text": "Bar chart: primary 2,671, secondary 2,108", "source": "Booking export"}
+                    "alt_text": "Bar chart: primary 2,671, secondary 2,108", "source": "Booking export",
+                    "min_font_pt": 9.0, "legends_moved": 0, "overlapping_labels": 0}   # readability checks
     import matplotlib.pyplot as plt
 
     assert plt.get_fignums() == []  # closed after saving
@@ -350,3 +351,22 @@ def test_save_figure_is_reproducible_and_writes_sidecar(tmp_path):
     with pytest.raises(ValueError, match="finding"):
         finding_title(ax, "")
     plt.close(fig)
+
+
+def test_readability_enlarges_small_text_and_moves_a_legend_off_the_data(tmp_path):
+    """Charts are readable at the report width: no text under 9 pt, no legend over the data (issue #15)."""
+    from cpdeval.figures import MIN_FONT_PT, new_figure, readability
+
+    fig, ax = new_figure("line")
+    ax.plot([0, 1, 2, 3], [0, 1, 2, 3], label="rising")           # the data fill the upper left corner too
+    ax.plot([0, 1, 2, 3], [3, 2.5, 2, 1.5], label="falling")
+    ax.text(1, 1, "tiny note", fontsize=5)
+    ax.legend(loc="upper left")
+    checks = readability(fig)
+    assert checks["min_font_pt"] == MIN_FONT_PT and min(t.get_fontsize() for t in fig.findobj(
+        __import__("matplotlib").text.Text) if t.get_text().strip()) >= MIN_FONT_PT
+    assert checks["legends_moved"] == 1
+    fig2, ax2 = new_figure("bar")
+    ax2.bar(range(12), range(12))
+    ax2.set_xticks(range(12), [f"a long label {i}" for i in range(12)])
+    assert readability(fig2)["overlapping_labels"] > 0                   # counted, so a test can catch it

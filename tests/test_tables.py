@@ -92,7 +92,9 @@ def test_markdown_rendering(survey):
     assert lines[0].startswith("::: {.cpdeval-table data-cpdeval-table=")
     assert 'data-cpdeval-columns="label,count,percent@1,number@1,ci@1"' in lines[0]
     assert "| Group | Respondents | Agree | Mean score | 95% CI |" in lines
-    assert "|:---|---:|---:|---:|---:|" in lines  # numbers right-aligned
+    # numbers right-aligned; each column's dashes as wide as its header's longest word and its cells, which is
+    # how pandoc sizes the columns of a wide table (no word broken in a header)
+    assert "|:----------|----------:|----:|----:|---------:|" in lines
     assert "| Teachers | 12,431 | 93% | 3.3 | 91% to 94% |" in lines
     assert ": Agreement" in lines
     assert "Source: survey." in lines

@@ -80,7 +80,7 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
                     n_shown[labels.get(g, g)] = cell
                 if r is None or r["mean"] is None or cell == display.SUPPRESSED:
                     if j == 0:
-                        ax.text(0, y, f" not shown: too few schools", va="center", color=GREY)
+                        ax.text(0, y, " not shown: too few schools", va="center", color=GREY)
                     continue
                 colour = ORANGE if g == comparison["reference"] else BLUE
                 err = None

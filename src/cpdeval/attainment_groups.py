@@ -45,6 +45,7 @@ import numpy as np
 import polars as pl
 
 from .errors import ConfigError
+from .display import join_words
 
 METRICS = ("attendances", "courses", "participants", "years_active", "units", "units_national", "units_regional",
            "partnership_lead", "trained_leader", "strategic_score", "resource_user")
@@ -105,8 +106,26 @@ class GroupRule:
                 parts += [_condition_words(metric, op, v) for op, v in cond.items()]
             else:
                 parts.append(f"{METRIC_WORDS.get(metric, metric)} of {cond}")
-        text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] if parts else "every school"
+        text = join_words(parts) if parts else "every school"
         return text[0].upper() + text[1:]
+
+
+#: The optional reference table each metric rests on (a group using the metric means nothing without it).
+METRIC_INPUT = {"partnership_lead": "partnerships", "trained_leader": "trained_leaders",
+                "resource_user": "resource_registrations", "strategic_score": "strategic_judgements"}
+
+
+def metrics_used(name: str, rules: Mapping[str, GroupRule]) -> set[str]:
+    """Every metric group ``name`` rests on, through the group a quartile splits."""
+    r = rules[name]
+    used = set(r.where) | ({r.of} if r.of else set())
+    return used | (metrics_used(r.among, rules) if r.among and r.among in rules else set())
+
+
+def inputs_lacking(groups: Sequence[str], rules: Mapping[str, GroupRule], absent: set[str]) -> list[str]:
+    """The absent optional inputs (names as in :data:`METRIC_INPUT`) that any of ``groups`` rests on."""
+    needed = {METRIC_INPUT[m] for g in groups if g in rules for m in metrics_used(g, rules) if m in METRIC_INPUT}
+    return sorted(needed & set(absent))
 
 
 def parse_group_rules(cfg: Mapping[str, Any]) -> dict[str, GroupRule]:

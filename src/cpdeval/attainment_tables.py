@@ -75,9 +75,9 @@ def comparison_table(rows: pl.DataFrame, comparison: Mapping[str, Any], labels: 
                                   "base": "n_change", "decimals": 1, "header": "95% CI of change"},
             "change_pupils": {"kind": "number", "decimals": 1, "base": "n_change",
                               "header": f"Change since {base} (pupil-weighted)"}}
-    # the reference group has no difference from itself: not applicable, not missing
-    wide = wide.with_columns(pl.when(pl.col("group") == c["reference"]).then(pl.lit("z")).otherwise(pl.lit("ok"))
-                             .alias("ref_status"))
+    # the reference group has no difference from itself, nor the row of all schools: not applicable, not missing
+    wide = wide.with_columns(pl.when(pl.col("group").is_in([c["reference"], "all"])).then(pl.lit("z"))
+                             .otherwise(pl.lit("ok")).alias("ref_status"))
     for k in ("diff_level", "diff_level_ci"):
         cols[k]["status"] = "ref_status"
     sums = ([ColumnSum("label", ALL_LABEL, within="mlab", columns=("n_level", "n_change"))]

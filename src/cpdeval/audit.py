@@ -85,9 +85,10 @@ def package_versions() -> dict[str, str]:
 
 
 def build_provenance(raw_files: list[str], reconciliation_path: str, config_files: list[str], year: str,
-                     today: dt.date | None = None, key: dict | None = None) -> dict:
+                     today: dt.date | None = None, key: dict | None = None, absent: list | None = None) -> dict:
     """What a run was built from: config files, input files (rows, bytes, SHA-256), package versions, date,
-    and the pseudonymisation key's origin and fingerprint (``key``; never the key itself)."""
+    the pseudonymisation key's origin and fingerprint (``key``; never the key itself), and the optional inputs
+    the year does not have (``absent``)."""
     rec = pl.read_parquet(reconciliation_path)
     rows_by_file = dict(zip(rec["source_file"].to_list(), rec["rows_in"].to_list()))
     inputs = []
@@ -97,4 +98,5 @@ def build_provenance(raw_files: list[str], reconciliation_path: str, config_file
                        "rows": rows_by_file.get(str(f))})
     configs = [{"path": c, "sha256": sha256_file(c)} for c in config_files if Path(c).exists()]
     return {"year": year, "built_on": (today or dt.date.today()).isoformat(), "config_files": configs,
-            "inputs": inputs, "packages": package_versions(), "pseudonymisation_key": key}
+            "inputs": inputs, "packages": package_versions(), "pseudonymisation_key": key,
+            "absent_inputs": list(absent or [])}

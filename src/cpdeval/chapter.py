@@ -139,3 +139,18 @@ def figure(params: Mapping[str, Any], name: str, label: str) -> str:
     cap = meta["caption"].replace("[", "(").replace("]", ")")
     alt = meta["alt_text"].replace('"', "'")
     return f'![{cap}]({path.resolve().as_posix()}){{#{label} fig-alt="{alt}"}}'
+
+
+def absent(params: Mapping[str, Any]) -> dict[str, str]:
+    """Optional inputs this year does not have: key (``resource_registrations``, ``surveys.subject_leader``) ->
+    the words a reader is told (from the provenance record every chapter reads)."""
+    rec = record(params, "provenance") if "provenance" in params.get("inputs", {}) else {}
+    return {a["input"]: a["what"] for a in rec.get("absent_inputs") or []}
+
+
+def omit_section() -> str:
+    """The line that removes the section a cell prints it in (for a section whose input this year lacks; the
+    methods appendix lists what was not supplied)."""
+    from .render.builtin import OMIT_SECTION
+
+    return OMIT_SECTION

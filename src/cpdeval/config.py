@@ -22,6 +22,14 @@ from .errors import ConfigError
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
 # programme reference files under `inputs:`, each optional (one ingest rule reads them all)
 REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_judgements", "resource_registrations")
+#: What a reader is told is missing when an optional input is not supplied.
+ABSENT_WORDS = {"partnerships": "the list of regional partnerships and their lead schools",
+                "targets": "the delivery targets",
+                "trained_leaders": "the list of staff trained to lead CPD",
+                "strategic_judgements": "interviewers' judgements of how strategically schools used CPD",
+                "resource_registrations": "registrations with the resource library",
+                "feedback_coded": "coded comments from the feedback forms",
+                "census": "the school census (pupil numbers and characteristics)"}
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):
@@ -194,9 +202,17 @@ def _check_meaning(cfg: dict, problems: list[str], root: Path) -> None:
     chapters = (cfg.get("render") or {}).get("chapters") or []
     known = sorted(p.stem for p in (root / "reports").glob("*.qmd"))
     for name in chapters:
-        if known and name not in known:
+        if name == "qa":
+            problems.append("key 'render.chapters': 'qa' is the analysts' quality report, built on every run after "
+                            "the disclosure audit and never published; leave it out of render.chapters")
+        elif known and name not in known:
             problems.append(f"key 'render.chapters': there is no chapter '{name}' (the chapters are: "
-                            f"{', '.join(known)})")
+                            f"{', '.join(c for c in known if c != 'qa')})")
+    for item in (cfg.get("report") or {}).get("prose") or []:
+        where = str(item.get("at", ""))
+        if ":" in where and where.split(":", 1)[1] not in chapters:
+            problems.append(f"key 'report.prose': '{where}' names a chapter that is not in render.chapters "
+                            f"({', '.join(chapters)})")
     instruments = sorted(p.stem for p in (SCHEMAS_DIR / "instruments").glob("*.yaml") if p.stem != "scales")
     for name in (cfg["inputs"].get("surveys") or {}):
         if name not in instruments:
@@ -402,6 +418,17 @@ class RunConfig:
 
     def optional_input(self, key: str) -> str | None:
         return self.data["inputs"].get(key)
+
+    def absent_inputs(self) -> list[dict[str, str]]:
+        """The optional inputs this year does not have, each with the words a reader is told (sections that rest
+        on one are left out of the report, and the methods appendix says so once)."""
+        inputs = self.data["inputs"]
+        out = [{"input": key, "what": ABSENT_WORDS[key]} for key in (*REFERENCE_TABLES, "feedback_coded", "census")
+               if not inputs.get(key)]
+        instruments = sorted(p.stem for p in (SCHEMAS_DIR / "instruments").glob("*.yaml") if p.stem != "scales")
+        out += [{"input": f"surveys.{name}", "what": f"responses to the {name.replace('_', '-')} survey"}
+                for name in instruments if name not in self.survey_files]
+        return out
 
     def configured_inputs(self) -> list[tuple[str, str]]:
         """(config key, file) of every raw file this configuration reads, templates expanded."""

@@ -368,12 +368,22 @@ def count_in_words(n, *, capitalize: bool = False) -> str:
 def in_sentence(label: str) -> str:
     """A label inside running text: first letter lower-cased unless the first word starts with an acronym.
 
-    ``in_sentence("No programme CPD") == "no programme CPD"``; ``in_sentence("EBacc two sciences")`` and
-    ``in_sentence("KS2 science")`` are unchanged.
+    ``in_sentence("No programme CPD") == "no programme CPD"``; ``in_sentence("EBacc two sciences")``,
+    ``in_sentence("KS2 science")``, ``in_sentence("DiD, two-way fixed effects")`` and ``in_sentence("STEM
+    support")`` are unchanged (a capital after the first letter of the first word marks a name or an acronym).
     """
-    return label if not label or label[:2].isupper() else label[0].lower() + label[1:]
+    first = label.split(" ", 1)[0] if label else ""
+    return label if not label or any(ch.isupper() for ch in first[1:]) else label[0].lower() + label[1:]
 
 
 def sentence_start(text: str) -> str:
     """Text at the start of a sentence: first letter upper-cased, the rest unchanged (unlike ``str.capitalize``)."""
     return text[:1].upper() + text[1:]
+
+
+def join_words(items: list[str], conjunction: str = "and") -> str:
+    """Items of a list in a sentence: ``join_words(["a", "b", "c"]) == "a, b and c"`` (no serial comma)."""
+    items = [i for i in items if i]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]

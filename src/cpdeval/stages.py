@@ -183,7 +183,8 @@ def provenance(job: Job) -> None:
 
     with step(job.logger, f"hashing {len(job.input.raw)} input file(s)"):
         record = build_provenance(list(job.input.raw), job.input.reconciliation, job.params.config_files,
-                                  job.params.year, key=dict(job.params.key))
+                                  job.params.year, key=dict(job.params.key),
+                                  absent=[dict(a) for a in job.params.absent])
     Path(job.output[0]).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
@@ -207,7 +208,8 @@ def render_chapter(job: Job) -> None:
               "inputs": {k: str(Path(v).resolve()) for k, v in job.input.items()
                          if k not in ("qmd", "quarto_settings", "code")}}
     with step(job.logger, f"rendering {qmd.name} ({', '.join(formats)}) with engine {job.params.engine}"):
-        written = render_document(qmd, out_dir, params=params, engine=job.params.engine, formats=formats)
+        written = render_document(qmd, out_dir, params=params, engine=job.params.engine, formats=formats,
+                                   part=job.output.part)
     for path in written:
         job.logger.info("wrote %s", path)
 
@@ -228,3 +230,32 @@ def disclosure_audit(job: Job) -> None:
         raise CpdevalError("the disclosure audit failed, so nothing may be published:\n  - " + "\n  - ".join(problems[:30])
                            + (f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""))
     Path(job.output[0]).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def report(job: Job) -> None:
+    from .findings import key_findings, limitations
+    from .report import Part, ReportSettings, build, landing_page, write
+    from .wording import published_tokens
+    from .errors import CpdevalError
+
+    cfg = job.params.config
+    chapters = list(job.params.chapters)
+    parts = [Part.read(ch, md) for ch, md in zip(chapters, job.input.parts)]
+    settings = ReportSettings.from_config(cfg)
+    inputs = {k: v for k, v in job.input.items() if k not in ("code", "parts", "audit", "sources", "prose")}
+    headline = (cfg.get("attainment") or {}).get("headline", "did_twfe")
+    with step(job.logger, f"drawing the key findings from {len(inputs)} derived table(s)"):
+        found = key_findings(inputs, threshold=job.params.threshold, headline=headline, chapters=chapters)
+        limits = limitations(found, inputs, chapters)
+    out_dir = Path(job.output.html).parent
+    with step(job.logger, f"assembling the report from {len(parts)} chapter(s)"):
+        markdown = build(parts, settings, found, limits, root=Path.cwd(), chapter_order=chapters)
+        write(markdown, out_dir, formats=["html", "docx"], root=Path.cwd())
+        landing_page(out_dir, settings, [(p.name, p.title) for p in parts], ["html", "docx"])
+    problems = [f"{Path(f).name}: {t}" for f in (job.output.html, job.output.docx) for t in published_tokens(f)]
+    if problems:
+        raise CpdevalError("the report holds words meant for analysts only (file paths, column names, internal "
+                           "names); change the chapter or the setting that writes them:\n  - "
+                           + "\n  - ".join(problems[:20]))
+    job.logger.info("wrote %s, %s and %s (%d key findings)", job.output.html, job.output.docx, job.output.index,
+                    len(found))

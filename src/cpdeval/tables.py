@@ -338,7 +338,13 @@ class PublishedTable:
         ident = f"#{id} " if id else ""
         lines = [f"::: {{{ident}.cpdeval-table {attrs}}}", ""]
         lines.append("| " + " | ".join(_md_escape(h) for h in self.headers) + " |")
-        lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in self.columns) + "|")
+        # pandoc sizes the columns of a long table by these dashes: as wide as the header's longest word and
+        # the cells (up to a limit), so no word is broken and short numbers do not take a wide column
+        widths = [max(3, max((len(w) for w in c.title.split()), default=3),
+                      min(36, max((len(v) for v in self.data[c.title].to_list()), default=3)))
+                  for c in self.columns]
+        lines.append("|" + "|".join(("-" * (w - 1) + ":") if c.numeric else (":" + "-" * (w - 1))
+                                    for c, w in zip(self.columns, widths)) + "|")
         for row in self.data.iter_rows():
             lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
         if cap:

@@ -329,7 +329,7 @@ def fig_leader_delivery(ld: pl.DataFrame, threshold: int, path: str | Path) -> P
         ax.set_yticks([])
         title = "Too few answers to say where trained leaders delivered CPD"
     ax.set_xlim(0, 100)
-    ax.set_xlabel(f"Share of respondents (%); respondents could tick several options, so shares do not add up to 100%")
+    ax.set_xlabel("Share of respondents (%); respondents could tick several options, so shares do not add up to 100%")
     finding_title(ax, title)
     alt = (f"Horizontal bar chart of where {base} respondents trained to lead CPD had delivered it (several answers "
            "allowed): " + "; ".join(f"{lab} {d.fmt_pct(p) if t >= threshold else 'suppressed'}"

@@ -49,7 +49,6 @@ from typing import Iterable
 
 import polars as pl
 
-from ..errors import InputError
 
 __all__ = [
     "LINEAGE_SCHEMA", "ISSUES_SCHEMA", "SUCCESSOR_TYPES", "PREDECESSOR_TYPES", "UNDIRECTED_TYPES",

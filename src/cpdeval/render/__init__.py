@@ -118,12 +118,14 @@ def engine_from_config(config: Mapping[str, Any]) -> str:
 
 def render_document(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
                     engine: str = "auto", formats: Sequence[str] = ("html",),
-                    resource_dirs: Iterable[str | Path] | None = None) -> list[Path]:
+                    resource_dirs: Iterable[str | Path] | None = None, part: str | Path | None = None) -> list[Path]:
     """Render one ``.qmd`` document into ``out_dir``; returns the files written.
 
     ``params`` override the document's parameters (Quarto's ``-P``); ``formats``
     is any of ``html`` (one self-contained file) and ``docx``; ``resource_dirs``
     are extra directories where images referenced by the document are found.
+    ``part`` keeps the executed markdown there for the assembled report (with Quarto the chapter is executed a
+    second time, by the built-in executor, to make it).
     """
     formats = list(formats)
     if not formats:
@@ -135,7 +137,17 @@ def render_document(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str
     if chosen == "quarto":
         from cpdeval.render.quarto import render_quarto
 
-        return render_quarto(qmd, out_dir, params=params, formats=formats, resource_dirs=resource_dirs)
+        written = render_quarto(qmd, out_dir, params=params, formats=formats, resource_dirs=resource_dirs)
+        if part is not None:
+            import tempfile
+
+            from cpdeval.render.builtin import build_markdown, save_part
+            from cpdeval.render.qmd import parse_qmd
+
+            with tempfile.TemporaryDirectory() as build:
+                built = build_markdown(parse_qmd(qmd), params=params, build_dir=Path(build), resource_dirs=resource_dirs)
+                save_part(built, Path(build), Path(part), root=Path.cwd())
+        return written
     from cpdeval.render.builtin import render_builtin
 
-    return render_builtin(qmd, out_dir, params=params, formats=formats, resource_dirs=resource_dirs)
+    return render_builtin(qmd, out_dir, params=params, formats=formats, resource_dirs=resource_dirs, part=part)

@@ -63,7 +63,7 @@ from cpdeval.render.qmd import (
     parse_qmd,
 )
 
-__all__ = ["render_builtin", "build_markdown", "pandoc_path", "CSS", "BuiltMarkdown"]
+__all__ = ["render_builtin", "build_markdown", "pandoc_path", "CSS", "BuiltMarkdown", "OMIT_SECTION"]
 
 #: Stylesheet embedded in every HTML output.
 CSS = """\
@@ -97,7 +97,11 @@ thead th { border-bottom: 2px solid var(--text); }
 .callout-caution { border-left-color: #912b88; }
 pre { background: #f3f2f1; padding: .6em .8em; overflow-x: auto; font-size: .9em; }
 .cell-output pre { background: #fff; border: 1px solid var(--rule); }
-@media print { body { max-width: none; } nav#TOC { display: none; } }
+.cpdeval-table { overflow-x: auto; max-width: 100%; }
+th { vertical-align: bottom; }
+td, th { overflow-wrap: normal; word-break: normal; hyphens: none; }
+@media (max-width: 600px) { body { padding: 1em .6em 3em; } th, td { padding: .25em .4em; } }
+@media print { body { max-width: none; } nav#TOC { display: none; } .cpdeval-table { overflow: visible; } }
 """
 
 _PH_OPEN, _PH_CLOSE = "\ue010", "\ue011"   # placeholder for a figure/table number: \ue010fig-x\ue011
@@ -445,6 +449,9 @@ class _Executor:
         figs = [obj for k, obj in events if k in ("figure", "display") and _is_figure(obj)]
         tables = [obj for k, obj in events if k == "display" and _is_published_table(obj)]
         where = f"{self.path}:{cell.line}"
+        if any(k == "stdout" and str(obj).strip() == OMIT_SECTION for k, obj in events):
+            # the cell leaves out its section (its input is missing this year): nothing else it shows counts
+            return [Seg.at("md", OMIT_SECTION, cell.line, cell=cell)]
         if fig_label and not figs:
             raise RenderError(f"{where}: cell '{fig_label}' is labelled as a figure but draws no figure")
         if tbl_label and not tables:
@@ -519,6 +526,46 @@ class _Numbers:
     figs: dict[str, int] = field(default_factory=dict)
     tbls: dict[str, int] = field(default_factory=dict)
     secs: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # id -> (number, title)
+
+
+#: A cell that prints this line removes the section it stands in (its heading and everything up to the next
+#: heading of the same or a higher level): how a chapter leaves out a section whose input this year lacks.
+OMIT_SECTION = "<!-- cpdeval:omit-section -->"
+
+
+def _omit_sections(segs: list[Seg]) -> int:
+    """Remove every section holding an :data:`OMIT_SECTION` line; the number removed."""
+    flat = []   # (seg index, line index, heading level or 0, is marker)
+    for si, seg in enumerate(segs):
+        lines = seg.text.split("\n")
+        masked = mask_code(seg.text).split("\n") if seg.kind == "md" else [""] * len(lines)
+        for li, (line, ml) in enumerate(zip(lines, masked)):
+            m = _HEADING_RE.match(ml) if seg.kind == "md" else None
+            flat.append((si, li, len(m.group("hashes")) if m else 0, seg.kind == "md" and line.strip() == OMIT_SECTION))
+    drop: set[int] = set()
+    removed = 0
+    for k, (_, _, _, marker) in enumerate(flat):
+        if not marker or k in drop:
+            continue
+        start = next((j for j in range(k, -1, -1) if flat[j][2]), None)
+        if start is None:               # no heading above: only the marker goes
+            drop.add(k)
+            continue
+        level = flat[start][2]
+        end = next((j for j in range(k + 1, len(flat)) if flat[j][2] and flat[j][2] <= level), len(flat))
+        drop.update(range(start, end))
+        removed += 1
+    if drop:
+        keep: dict[int, list[int]] = {}
+        for k, (si, li, _, _) in enumerate(flat):
+            if k not in drop:
+                keep.setdefault(si, []).append(li)
+        for si, seg in enumerate(segs):
+            lines = seg.text.split("\n")
+            kept = keep.get(si, [])
+            seg.text = "\n".join(lines[i] for i in kept)
+            seg.lines = [seg.lines[min(i, len(seg.lines) - 1)] for i in kept] or seg.lines[:1]
+    return removed
 
 
 def _callouts(segs: list[Seg], path: str) -> None:
@@ -603,6 +650,7 @@ def _sections(segs: list[Seg], number_sections: bool, path: str) -> dict[str, tu
     levels = [lv for _, _, lv, numbered, _, _ in found if numbered]
     top = min(levels) if levels else 1
     counters = [0] * 7
+    appendix = 0        # top-level headings with class .appendix are lettered: Appendix A, A.1, A.2, Appendix B
     edits: dict[int, list[tuple[int, str]]] = {}
     for seg, i, level, numbered, ident, m in found:
         lines = seg.text.split("\n")
@@ -610,12 +658,22 @@ def _sections(segs: list[Seg], number_sections: bool, path: str) -> dict[str, tu
         number = None
         if number_sections and numbered:
             depth = max(level - top, 0)
+            shown = None
+            if depth == 0 and "appendix" in parse_div_attrs("{" + (m.group("attrs") or "") + "}").classes:
+                appendix += 1
             counters[depth] += 1
             for j in range(depth + 1, 7):
                 counters[j] = 0
-            number = ".".join(str(c) for c in counters[:depth + 1])
+            parts = [str(c) for c in counters[:depth + 1]]
+            if appendix:
+                parts[0] = chr(ord("A") + appendix - 1)
+                shown = f"Appendix {parts[0]}" if depth == 0 else None
+            number = ".".join(parts)
             edits.setdefault(id(seg), []).append(
-                (i, lines[i][:m.start("title")] + f"[{number}]{{.header-section-number}} " + lines[i][m.start("title"):]))
+                (i, lines[i][:m.start("title")] + f"[{shown or number}]{{.header-section-number}} "
+                 + lines[i][m.start("title"):]))
+            if shown:
+                number = shown
         if ident:
             if ident in secs:
                 raise RenderError(f"{path}:{seg.lines[min(i, len(seg.lines) - 1)]}: duplicate heading id '{ident}'")
@@ -702,6 +760,8 @@ def _resolve_refs(segs: list[Seg], nums: _Numbers, path: str) -> None:
             raise CrossRefError(label, path, line, sorted(table))
         if kind == "sec":
             number, title = nums.secs[label]
+            if number and number.startswith("Appendix "):
+                return label, number, number
             return (label, f"Section {number}", number) if number else (label, title, title)
         return label, f"{_KIND_WORD[kind]} {table[label]}", str(table[label])
 
@@ -738,6 +798,7 @@ class BuiltMarkdown:
     toc: bool
     toc_depth: int
     numbers: _Numbers
+    raw: str = ""        # the executed body before callouts, numbering and references (for an assembled report)
 
 
 def _doc_options(meta: Mapping[str, Any], fmt: str) -> dict[str, Any]:
@@ -758,6 +819,9 @@ def build_markdown(doc: Document, *, params: Mapping[str, Any] | None, build_dir
     for seg in segs:  # markdown produced by cells gets the same checks as the source
         if seg.kind == "md" and seg.cell is not None:
             check_markdown(seg.text, path, seg.lines[0])
+    _omit_sections(segs)
+    raw = "\n\n".join((s.text if s.kind == "md" else f"\x00verbatim\n{s.text}\n\x00end")
+                       .strip("\n") for s in segs if s.text.strip())
     opts = _doc_options(doc.meta, "html")
     _callouts(segs, path)
     nums = _Numbers()
@@ -784,7 +848,32 @@ def build_markdown(doc: Document, *, params: Mapping[str, Any] | None, build_dir
         out_meta["pagetitle"] = doc.path.stem
     header = "---\n" + yaml.safe_dump(out_meta, allow_unicode=True, sort_keys=True) + "---\n\n"
     return BuiltMarkdown(header + body + "\n", out_meta, bool(opts.get("toc")), int(opts.get("toc-depth") or 3),
-                         nums)
+                         nums, raw)
+
+
+def save_part(built: BuiltMarkdown, build_dir: Path, dest_md: Path, *, root: Path | None = None) -> Path:
+    """Keep a chapter's executed markdown for the assembled report (:mod:`cpdeval.report`): the body before
+    numbering (labels unresolved), its title, and the figures its cells drew (copied beside it). Paths under
+    ``root`` (the project, where the workflow runs) are written relative to it, so the file is the same on
+    every machine."""
+    import json
+
+    dest_md.parent.mkdir(parents=True, exist_ok=True)
+    files = dest_md.with_name(dest_md.stem + "_files")
+    shutil.rmtree(files, ignore_errors=True)
+    text = built.raw
+    if (build_dir / "figures").is_dir():
+        files.mkdir(parents=True)
+        for png in sorted((build_dir / "figures").glob("*.png")):
+            shutil.copy2(png, files / png.name)
+        text = text.replace("](figures/", f"]({files.as_posix()}/")
+    if root is not None:
+        text = text.replace(f"({Path(root).resolve().as_posix()}/", "(")
+        text = text.replace(f"({files.resolve().as_posix()}/", f"({files.as_posix()}/")
+    dest_md.write_text(text + "\n", encoding="utf-8")
+    meta = {k: built.meta.get(k) for k in ("title", "subtitle")}
+    dest_md.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return dest_md
 
 
 # =========================================================================== pandoc
@@ -810,7 +899,7 @@ def _pandoc(args: list[str], cwd: Path, what: str) -> None:
 
 def render_builtin(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
                    formats: Sequence[str] = ("html",), resource_dirs: Iterable[str | Path] | None = None,
-                   keep_intermediate: bool = False) -> list[Path]:
+                   keep_intermediate: bool = False, part: str | Path | None = None) -> list[Path]:
     """Render ``qmd`` with the built-in renderer; returns ``[<stem>.html, <stem>.docx]`` as requested.
 
     ``keep_intermediate`` keeps the pandoc input (``<stem>_build/doc.md`` and
@@ -823,6 +912,8 @@ def render_builtin(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str,
     build = Path(tempfile.mkdtemp(prefix=f".{doc.path.stem}-", dir=out))
     try:
         built = build_markdown(doc, params=params, build_dir=build, resource_dirs=resource_dirs)
+        if part is not None:
+            save_part(built, build, Path(part), root=Path.cwd())
         (build / "doc.md").write_text(built.text, encoding="utf-8")
         (build / "cpdeval.css").write_text(CSS, encoding="utf-8")
         rpath = os.pathsep.join(["."] + [str(doc.path.parent)] + [str(d) for d in resource_dirs])
@@ -835,7 +926,10 @@ def render_builtin(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str,
                 args = common + ["--to", "html5", "--standalone", "--embed-resources", "--css", "cpdeval.css",
                                  "--wrap", "none", *toc, "--output", "out.html"]
             elif fmt == "docx":
-                args = common + ["--to", "docx", *toc, "--output", "out.docx"]
+                from .docx import reference_docx
+
+                ref = reference_docx(build / "reference.docx")   # A4, tables a point smaller than the text
+                args = common + ["--to", "docx", "--reference-doc", str(ref), *toc, "--output", "out.docx"]
             else:
                 raise RenderError(f"unsupported output format {fmt!r} (builtin renders html and docx)")
             _pandoc(args, build, str(doc.path))

@@ -1,0 +1,164 @@
+"""Pieces of the assembled report on small hand-made inputs: sections left out for missing inputs, chapters
+joined with working links and lettered appendices, Word tables that never split a word, and key findings that
+state a difference only when the interval excludes zero (issue #15)."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+
+from cpdeval.attainment_groups import inputs_lacking, parse_group_rules
+from cpdeval.display import in_sentence, join_words
+from cpdeval.findings import Finding, attainment_findings, difference_sentence
+from cpdeval.render import render_document
+from cpdeval.render.builtin import OMIT_SECTION
+from cpdeval.render.docx import CELL_PADDING, CHAR_WIDTH, fit_tables
+from cpdeval.report import Part, ReportSettings, build, chapter_body
+
+
+# --------------------------------------------------------------------------- words
+
+def test_in_sentence_keeps_names_and_acronyms():
+    assert in_sentence("No programme CPD") == "no programme CPD"
+    assert in_sentence("EBacc two sciences") == "EBacc two sciences"
+    assert in_sentence("DiD, two-way fixed effects") == "DiD, two-way fixed effects"
+    assert in_sentence("STEM support") == "STEM support"
+    assert in_sentence("Attainment 8") == "attainment 8"
+
+
+def test_join_words():
+    assert join_words([]) == "" and join_words(["a"]) == "a"
+    assert join_words(["a", "b"]) == "a and b"
+    assert join_words(["a", "b", "c"], "or") == "a, b or c"
+
+
+@pytest.mark.parametrize("est, low, high, kind, words", [
+    (3.84, 1.81, 5.71, "difference", "3.8 points higher than"),
+    (-2.0, -3.5, -0.5, "difference", "2.0 points lower than"),
+    (0.094, 0.041, 0.152, "difference", "0.09 points higher than"),      # narrow interval: two decimals
+    (-0.23, -0.95, 0.49, "similar", "much the same as"),
+    (1.2, 0.0, 2.4, "similar", "much the same as"),                     # touching zero is not excluding it
+    (1.2, 0.03, 2.4, "difference", "1.20 points higher than"),          # excludes zero: never "0.0 to"
+])
+def test_a_difference_is_stated_only_when_its_interval_excludes_zero(est, low, high, kind, words):
+    text, got = difference_sentence("Results", est, low, high, " points", comparison="others")
+    assert got == kind and words in text
+    if kind == "similar":
+        assert "higher" not in text and "lower" not in text
+    else:
+        assert "0.0 to" not in text and "to 0.0" not in text
+
+
+def test_finding_reference_goes_before_the_full_stop():
+    f = Finding("attainment", "Users were similar.", "tbl-estimates")
+    assert f.markdown() == "Users were similar (@tbl-attainment-estimates)."
+    assert f.markdown(link=False) == "Users were similar."
+
+
+def test_attainment_findings_use_the_headline_and_skip_small_groups(tmp_path):
+    est = pl.DataFrame({"measure": ["pct_5em", "pct_5em", "att8"], "method_key": ["did_twfe", "regression", "did_twfe"],
+                        "method": ["DiD, two-way fixed effects", "Regression", "DiD, two-way fixed effects"],
+                        "estimate": [2.2, 9.0, 1.0], "ci_low": [0.6, 8.0, -0.5], "ci_high": [3.8, 10.0, 2.5],
+                        "n_treated": [80, 80, 4], "n_control": [500, 500, 500]})
+    est.write_parquet(tmp_path / "e.parquet")
+    (tmp_path / "s.json").write_text('{"measures": ["pct_5em", "att8"]}')
+    found = attainment_findings({"attainment_estimates": tmp_path / "e.parquet",
+                                 "attainment_summary": tmp_path / "s.json"}, 5, "did_twfe")
+    assert len(found) == 1                                   # att8 rests on 4 user schools: not stated
+    assert "2.2 percentage points higher" in found[0].text and "DiD" in found[0].text
+    assert "9.0" not in found[0].text                        # not the regression
+
+
+# --------------------------------------------------------------------------- sections left out
+
+def test_a_section_whose_input_is_missing_is_left_out(tmp_path):
+    qmd = tmp_path / "c.qmd"
+    qmd.write_text("---\ntitle: T\nnumber-sections: true\n---\n\n# Kept {#sec-a}\n\nBefore.\n\n"
+                   "# Resources {#sec-b}\n\nIntro text of the section.\n\n```{python}\n#| output: asis\n"
+                   f"print({OMIT_SECTION!r})\n```\n\n## A subsection {{#sec-b1}}\n\nMore.\n\n"
+                   "# Also kept {#sec-c}\n\nAfter (@sec-c).\n", encoding="utf-8")
+    (html,) = render_document(qmd, tmp_path / "out", engine="builtin")
+    text = html.read_text(encoding="utf-8")
+    assert "Kept" in text and "Also kept" in text and "After" in text
+    assert "Resources" not in text and "Intro text" not in text and "A subsection" not in text
+    assert "cpdeval:omit-section" not in text
+    assert re.search(r"2</span>\s*Also kept", text), "numbering closes the gap"
+
+
+def test_groups_resting_on_a_missing_input_are_found():
+    rules = parse_group_rules({
+        "users": {"label": "Users", "where": {"courses": {"min": 1}}},
+        "res": {"label": "CPD and resources", "where": {"courses": {"min": 1}, "resource_user": True}},
+        "q1": {"label": "Q1", "quartile": 1, "of": "attendances", "among": "res"}})
+    assert inputs_lacking(["users"], rules, {"resource_registrations"}) == []
+    assert inputs_lacking(["res"], rules, {"resource_registrations"}) == ["resource_registrations"]
+    assert inputs_lacking(["q1"], rules, {"resource_registrations"}) == ["resource_registrations"]
+    assert inputs_lacking(["res"], rules, set()) == []
+
+
+# --------------------------------------------------------------------------- assembling
+
+def _part(name, title, md):
+    return Part(name, title, f"What {name} covers", md)
+
+
+def test_chapters_join_with_prefixed_labels_working_links_and_lettered_appendices(tmp_path):
+    delivery = _part("delivery", "Delivery", "# Volume {#sec-volume}\n\nSee @tbl-units and the "
+                     "[Operations chapter](operations.html#sec-funnel), and the [Impact chapter](impact.html).\n\n"
+                     "::: {#tbl-units .cpdeval-table}\n\n| A | B |\n|:--|--:|\n| x | 1 |\n\n: Units\n\n:::\n")
+    operations = _part("operations", "Operations", "# Funnel {#sec-funnel}\n\nAs @tbl-units shows.\n\n"
+                       "::: {#tbl-units .cpdeval-table}\n\n"
+                       "| A | B |\n|:--|--:|\n| y | 2 |\n\n: Bookings\n\n:::\n")
+    methods = _part("methods", "Methods", "# Inputs {#sec-inputs}\n\nRows.\n")
+    body = chapter_body(delivery, chapters={"delivery", "operations"})
+    assert "#tbl-delivery-units" in body and "@tbl-delivery-units" in body
+    assert "](#sec-operations-funnel)" in body                  # a link to another chapter points inside
+    assert "impact.html" not in body and "the Impact chapter" in body   # no such chapter: words only
+    settings = ReportSettings(title="R", year="y", reporting_year="2018-19", appendices=["methods"])
+    md = build([delivery, operations, methods], settings,
+               [Finding("delivery", "Units were delivered.", "tbl-units")], ["A limitation."],
+               root=tmp_path, chapter_order=["delivery", "operations", "methods"])
+    # numbering runs across chapters; the key finding links its table
+    assert md.count("[Table 1](#tbl-delivery-units)") == 2 and "As [Table 2](#tbl-operations-units)" in md
+    assert "Units were delivered ([Table 1](#tbl-delivery-units))." in md
+    assert re.search(r"\[Appendix A\]\{\.header-section-number\} Methods", md)
+    assert re.search(r"\[A\.1\]\{\.header-section-number\} Inputs", md)
+    assert re.search(r"\[1\]\{\.header-section-number\} Introduction", md)
+
+
+# --------------------------------------------------------------------------- Word tables
+
+def _dash_widths(md: str) -> list[list[int]]:
+    return [[len(c) for c in line.strip("|").split("|")] for line in md.splitlines()
+            if re.fullmatch(r"\|(:?-+:?\|)+", line)]
+
+
+def test_word_tables_give_every_word_its_room_and_go_landscape_when_they_must():
+    narrow = "::: {#tbl-a .cpdeval-table}\n\n| Partnership | Name |\n|:-|:-|\n| P01 | Woodby Science Learning Partnership |\n\n: A\n\n:::"
+    wide_cols = " | ".join(f"Standardised{i}" for i in range(12))
+    wide = ("::: {#tbl-b .cpdeval-table}\n\n| " + wide_cols + " |\n|" + "--:|" * 12 + "\n| " + " | ".join(["1"] * 12)
+            + " |\n\n: B\n\n::: {.table-notes}\nNote.\n:::\n\n:::")
+    out = fit_tables(narrow + "\n\nText between.\n\n" + wide + "\n\nAfter.")
+    (a, b) = _dash_widths(out)
+    assert a[0] >= len("Partnership") and b == [len(f"Standardised{i}") + -(-CELL_PADDING // CHAR_WIDTH) for i in range(12)]
+    assert out.count('w:orient="landscape"') == 1
+    # the landscape section holds the whole table div (caption and notes) and nothing after it
+    start, end = out.index("{=openxml}"), out.rindex("{=openxml}")
+    assert out.index("#tbl-b") > start and out.index("Note.") < end < out.index("After.")
+    assert out.index("#tbl-a") < start                           # the narrow table stays portrait
+
+
+def test_prose_written_by_people_is_placed_where_the_config_says(tmp_path):
+    (tmp_path / "fore.md").write_text("We thank the schools.\n", encoding="utf-8")
+    (tmp_path / "interviews.md").write_text("Heads valued the networks.\n", encoding="utf-8")
+    settings = ReportSettings(title="R", year="y", reporting_year="2018-19", prose=[
+        {"file": "fore.md", "at": "foreword"},
+        {"file": "interviews.md", "at": "after:delivery", "title": "What schools told us"}])
+    parts = [_part("delivery", "Delivery", "# Volume {#sec-volume}\n\nText.\n"),
+             _part("impact", "Impact", "# Surveys {#sec-surveys}\n\nMore.\n")]
+    md = build(parts, settings, [], [], root=tmp_path, chapter_order=["delivery", "impact"])
+    assert md.index("We thank the schools.") < md.index("Executive summary")
+    assert md.index("Volume") < md.index("What schools told us") < md.index("Heads valued") < md.index("Surveys")
+    assert "No finding can be published for this year." in md
