@@ -290,3 +290,13 @@ def test_a_person_named_like_a_school_is_not_a_leak_where_the_school_name_stands
     wl = build_watchlist([(bookings, "utf-8"), (links, "utf-8")], list_contracts(), documentation=[])
     assert scan_values(["Richard Hill Primary School"], wl, "f", "link_name") == []
     assert kinds(scan_values(["booked by Richard Hill"], wl, "f", "note")) == ["personal value (name)"]
+
+
+def test_initials_alone_are_not_watched_but_the_name_is(tmp_path):
+    """A real Surrey head teacher is "Mr C C Muller": two initials in a row read like two suppressed cells
+    ("c c") in every published table, and identify nobody; the name with its surname is still watched."""
+    register = write_csv(tmp_path / "edubasealldata.csv", "URN,HeadTitle (name),HeadFirstName,HeadLastName",
+                         ["100001,Mr,C C,Muller"])
+    wl = build_watchlist([(register, "utf-8")], list_contracts(), documentation=[])
+    assert scan_values(["| Trainee | c | c | 12 |"], wl, "f", "table") == []
+    assert kinds(scan_values(["a talk by C Muller"], wl, "f", "note")) == ["personal value (name)"]

@@ -130,17 +130,85 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
             "primary_measures": list(cfg.get("primary_measures") or DEFAULT_PRIMARY_MEASURES),
             "providers": list(cfg.get("providers") or DEFAULT_PROVIDERS),
             "groups": rules, "comparisons": check_comparisons(defs.get("comparisons") or [], rules),
-            "dose_response": dose, "top_quartile": top}
+            "dose_response": dose, "top_quartile": top,
+            "max_unregistered_share": float(cfg.get("max_unregistered_share", 0.5))}
+
+
+#: Above this share of a key stage's schools missing from the register, the run warns (and names the cause).
+UNREGISTERED_WARN = 0.05
+
+
+def register_coverage(attainment: pl.DataFrame, register: pl.DataFrame, key_stage: str, outcome_year: str,
+                      *, limit: float, logger=None) -> dict:
+    """Share of the key stage's state-funded schools with results in the outcome year that the register lacks.
+
+    Schools missing from the register have no characteristics (region, free school meals, Ofsted), so the
+    adjusted estimates leave them out; many missing means the register extract does not cover the performance
+    tables' area. Above 5% the run warns; above ``limit`` (``attainment.max_unregistered_share``) it stops.
+    """
+    from .errors import InputError
+
+    a = attainment.filter((pl.col("key_stage") == key_stage) & (pl.col("rectype") == 1)
+                          & (pl.col("academic_year") == outcome_year))
+    if "nftype" in a.columns:
+        a = a.filter(~pl.col("nftype").fill_null("").is_in(list(INDEPENDENT_NFTYPES)))
+    urns = a["urn"].unique()
+    missing = urns.filter(~urns.is_in(register["urn"].implode()))
+    share = missing.len() / urns.len() if urns.len() else 0.0
+    out = {"key_stage": key_stage, "schools": int(urns.len()), "not_in_register": int(missing.len()),
+           "share": share}
+    what = (f"{missing.len()} of {urns.len()} {key_stage.upper()} schools with results in {outcome_year} are not in "
+            f"the register (for example URN {', '.join(str(u) for u in missing.sort().head(3).to_list())})")
+    if share > limit:
+        raise InputError("register", f"{what}: {share:.0%}, above the limit of {limit:.0%}. The register extract "
+                         "probably covers a smaller area than the performance tables (another local authority, or "
+                         "open schools only); use a GIAS extract of every school the tables list, or raise "
+                         "attainment.max_unregistered_share if this is intended", rule="register coverage")
+    if share > UNREGISTERED_WARN and logger is not None:
+        logger.warning("%s: %.0f%%; they have no school characteristics, so the adjusted estimates leave them out",
+                       what, 100 * share)
+    return out
 
 
 # --------------------------------------------------------------------------- the school panel
+
+def combine_urns(wide: pl.DataFrame, measures: Sequence[str]) -> pl.DataFrame:
+    """One row per school key and year: where several URNs of one key report in the same year (two schools
+    that merged, both with results before the merger), their results are combined, each measure weighted by
+    the pupils of the URNs that have it, and the pupils added up. A URN without a pupil count counts only when
+    no URN of the group has one."""
+    w = pl.col("pupils")
+
+    def weighted(m: str) -> pl.Expr:
+        has = pl.col(m).is_not_null() & w.is_not_null() & (w > 0)
+        den = w.filter(has).sum()
+        return (pl.when(den > 0).then((pl.col(m) * w).filter(has).sum() / den)
+                .otherwise(pl.col(m).drop_nulls().mean()).alias(m))
+
+    single = wide.filter(pl.len().over(["school_key", "academic_year"]) == 1)
+    several = wide.filter(pl.len().over(["school_key", "academic_year"]) > 1)
+    if not several.height:
+        return single.sort(["school_key", "academic_year"])
+    merged = several.group_by(["school_key", "academic_year"]).agg(
+        pl.col("urn").sort().last(),            # the newest URN of the group
+        *[weighted(m) for m in measures],
+        pl.when(w.is_not_null().any()).then(w.sum()).otherwise(None).alias("pupils"))
+    return pl.concat([single, merged.select(single.columns)], how="vertical_relaxed").sort(["school_key",
+                                                                                           "academic_year"])
+
+
+#: Performance-table school types (NFTYPE) of independent schools, which are not state-funded.
+INDEPENDENT_NFTYPES = ("IND", "INDSPEC")
+
 
 def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.DataFrame | None,
                  measures: Sequence[str] = DEFAULT_MEASURES, *, key_stage: str = "ks4",
                  exclusions: list | None = None) -> pl.DataFrame:
     """One row per school_key and academic year: the measures (estimates with status ok), pupils, ks2_aps and
-    the register controls. Where two URNs of one key report in the same year, the one with more pupils wins.
-    ``exclusions``, when given, receives a row per academic year and reason for result rows left out.
+    the register controls. Where two URNs of one key report in the same year (a merger), their results are
+    combined, pupil-weighted (:func:`combine_urns`). Independent schools are left out: by the register, or by
+    the table's own school type (NFTYPE) for a school the register lacks. ``exclusions``, when given, receives a
+    row per academic year and reason for result rows left out or combined.
     """
     keep = sorted(set(measures) | {"pupils", "ks2_aps"})
     a = attainment.filter((pl.col("key_stage") == key_stage) & (pl.col("rectype") == 1)
@@ -155,28 +223,39 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
     wide = wide.select("urn", "academic_year", *keep)
     reg = register.select("urn", "la_code", "pct_fsm", pl.col("pupils").alias("pupils_register"), "urban_rural",
                           "ofsted_rating", "region", "type_group", "status")
+    # independent schools are not state-funded: known from the register, or, for a school the register lacks,
+    # from the type the performance table itself publishes (NFTYPE)
     indep = reg.filter(pl.col("type_group").fill_null("").str.contains("(?i)independent"))["urn"]
-    dropped_indep = wide.filter(pl.col("urn").is_in(indep.implode()))
-    wide = wide.filter(~pl.col("urn").is_in(indep.implode()))
+    nftype = (a.group_by(["urn", "academic_year"]).agg(pl.col("nftype").drop_nulls().first())
+              if "nftype" in a.columns else
+              wide.select("urn", "academic_year", pl.lit(None, dtype=pl.Utf8).alias("nftype")))
+    wide = wide.join(nftype, on=["urn", "academic_year"], how="left")
+    in_register = pl.col("urn").is_in(reg["urn"].implode())
+    by_register = pl.col("urn").is_in(indep.implode())
+    by_table = ~in_register & pl.col("nftype").is_in(list(INDEPENDENT_NFTYPES))
+    dropped_indep = wide.filter(by_register)
+    dropped_indep_table = wide.filter(by_table)
+    wide = wide.filter(~by_register & ~by_table).drop("nftype")
     if lineage is not None and lineage.height:
         wide = wide.join(lineage.select("urn", "school_key"), on="urn", how="left")
         wide = wide.with_columns(pl.coalesce("school_key", "urn").alias("school_key"))
     else:
         wide = wide.with_columns(school_key=pl.col("urn"))
     n_before = wide.group_by("academic_year").len()
-    wide = (wide.sort(["school_key", "academic_year", "pupils", "urn"], descending=[False, False, True, False],
-                      nulls_last=True)
-            .unique(["school_key", "academic_year"], keep="first", maintain_order=True))
+    wide = combine_urns(wide, [m for m in keep if m != "pupils"])
     if exclusions is not None:
         merged = n_before.join(wide.group_by("academic_year").len(), on="academic_year", suffix="_after")
-        for ay, n in dropped_indep.group_by("academic_year").len().sort("academic_year").iter_rows():
-            exclusions.append({"key_stage": key_stage, "academic_year": ay, "measure": None,
-                               "reason": "independent school", "n_schools": int(n)})
+        for frame, reason in ((dropped_indep, "independent school"),
+                              (dropped_indep_table, "independent school (not in the register; type from the "
+                                                    "performance table)")):
+            for ay, n in frame.group_by("academic_year").len().sort("academic_year").iter_rows():
+                exclusions.append({"key_stage": key_stage, "academic_year": ay, "measure": None,
+                                   "reason": reason, "n_schools": int(n)})
         for ay, n0, n1 in merged.sort("academic_year").iter_rows():
             if n0 > n1:
                 exclusions.append({"key_stage": key_stage, "academic_year": ay, "measure": None,
-                                   "reason": "second URN of one school in a year (the larger cohort kept)",
-                                   "n_schools": int(n0 - n1)})
+                                   "reason": "results of a school's predecessors in one year (a merger): combined "
+                                             "into one row, pupil-weighted", "n_schools": int(n0 - n1)})
     # register controls: one row per key, preferring an open establishment, then the newest URN
     if lineage is not None and lineage.height:
         reg = reg.join(lineage.select("urn", "school_key"), on="urn", how="left")
@@ -369,6 +448,37 @@ def cross_section(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str) 
             .with_columns(user=pl.col("user").cast(pl.Int64)))
 
 
+class _Missed:
+    """A logger that also keeps what could not be estimated (``what``, reason), for the chapter to say."""
+
+    def __init__(self, logger):
+        self.logger, self.missed = logger, []
+
+    def warning(self, msg, *args):
+        if msg == "%s not estimated: %s" and len(args) == 2:
+            self.missed.append({"what": str(args[0]), "reason": str(args[1])})
+        if self.logger is not None:
+            self.logger.warning(msg, *args)
+
+    def info(self, *args, **kw):
+        if self.logger is not None:
+            self.logger.info(*args, **kw)
+
+
+def adjusted_reason(cs: pl.DataFrame) -> str:
+    """Why no adjusted estimate could be made, in words: no users, no comparison schools, or too few of either."""
+    users = int(cs["user"].sum()) if cs.height and "user" in cs.columns else 0
+    others = cs.height - users
+    if not cs.height:
+        return "no school has results in the outcome year"
+    if others == 0:
+        return "every school with results used the programme, so there are no comparison schools"
+    if users == 0:
+        return "no school with results used the programme in the window"
+    return (f"only {users} user and {others} comparison schools have every measure and characteristic the "
+            "estimators need, too few to fit them")
+
+
 def _safe(log, what, f):
     try:
         return f()
@@ -419,8 +529,16 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
             fitted = {"measure": m, "cross_section": cs, "panel": pan, **results}
     cols = ["measure", "method_key", "method", "outcome", "estimate", "std_error", "ci_low", "ci_high", "p_value",
             "n_treated", "n_control", "sd_outcome", "smd", "smd_ci_low", "smd_ci_high", "level", "df", "se_method"]
-    table = pl.concat(frames).select(cols) if frames else pl.DataFrame(schema={c: pl.Utf8 for c in cols})
-    return table, fitted
+    return (pl.concat(frames).select(cols) if frames else pl.DataFrame(schema=ESTIMATES_SCHEMA)), fitted
+
+
+#: Columns of the estimates table, typed (an empty table keeps its numbers numeric, so the chapter can say
+#: "not estimated" instead of failing on a column of text).
+ESTIMATES_SCHEMA = {"measure": pl.Utf8, "method_key": pl.Utf8, "method": pl.Utf8, "outcome": pl.Utf8,
+                    "estimate": pl.Float64, "std_error": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+                    "p_value": pl.Float64, "n_treated": pl.Int64, "n_control": pl.Int64, "sd_outcome": pl.Float64,
+                    "smd": pl.Float64, "smd_ci_low": pl.Float64, "smd_ci_high": pl.Float64, "level": pl.Float64,
+                    "df": pl.Float64, "se_method": pl.Utf8}
 
 
 def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
@@ -527,6 +645,8 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                                                                        if c["key_stage"] == "ks2" for m in c["measures"])]))}
     panels = {ks: school_panel(inputs[f"attainment_{ks}"], register, lineage, ks_measures[ks], key_stage=ks,
                                exclusions=excl) for ks in ("ks4", "ks2")}
+    coverage = [register_coverage(inputs[f"attainment_{ks}"], register, ks, oy, limit=s["max_unregistered_share"],
+                                  logger=logger) for ks in ("ks4", "ks2") if inputs.get(f"attainment_{ks}") is not None]
     panel = panels["ks4"]
     win = window_financial_years(oy, wy)
     all_keys = pl.concat([p.select("school_key") for p in panels.values()]).unique()
@@ -534,12 +654,27 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                              partnerships=inputs.get("partnerships"), trained_leaders=inputs.get("trained_leaders"),
                              judgements=inputs.get("judgements"), registrations=inputs.get("registrations"))
     rules = s["groups"]
+    from .attainment_groups import inputs_lacking
+
+    absent = {name for key, name in (("partnerships", "partnerships"), ("trained_leaders", "trained_leaders"),
+                                     ("judgements", "strategic_judgements"),
+                                     ("registrations", "resource_registrations"))
+              if inputs.get(key) is None or not inputs[key].height}     # not supplied (or supplied empty)
+    # a comparison whose groups rest on a reference table this year lacks is left out (not "every school: no")
+    lacking = {c["id"]: inputs_lacking([*c["groups"], c["reference"]], rules, absent) for c in s["comparisons"]}
+    lacking = {cid: v for cid, v in lacking.items() if v}
+    if lacking and logger is not None:
+        for cid, v in lacking.items():
+            logger.info("comparison %s left out: no %s this year", cid, ", ".join(v))
+    s = {**s, "comparisons": [c for c in s["comparisons"] if c["id"] not in lacking]}
+    usable = [g for g in rules if not inputs_lacking([g], rules, absent)]
     membership, counts, comparisons = [], [], []
     for ks, p in panels.items():
         keys = p.filter(pl.col("year") == _fy_start(oy)).select("school_key").unique()
-        mem = group_membership(metrics.filter(pl.col("school_key").is_in(keys["school_key"].implode())), rules)
+        mem = group_membership(metrics.filter(pl.col("school_key").is_in(keys["school_key"].implode())), rules,
+                               names=usable)
         membership.append(mem.with_columns(key_stage=pl.lit(ks)))
-        counts.append(group_counts(mem, rules, ks))
+        counts.append(group_counts(mem, {g: rules[g] for g in usable}, ks))
         excl += series_exclusions(p, oy, wy, ks_measures[ks], ks)
     membership = pl.concat(membership)
     for c in s["comparisons"]:
@@ -551,6 +686,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     comparisons = (pl.concat(comparisons) if comparisons else
                    pl.DataFrame(schema={"comparison": pl.Utf8, "key_stage": pl.Utf8, **COMPARISON_SCHEMA}))
     groups = user_groups(inputs["school_year"], panel, oy, wy, s["providers"])
+    logger = _Missed(logger)      # what could not be estimated, said in the chapter in words
     estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], logger=logger)
     dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
                                s["dose_response"], s["measures"], logger=logger)
@@ -573,12 +709,15 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                "n_schools_outcome_year": int(in_oy.height),
                "n_schools_outcome_year_ks2": int(panels["ks2"].filter(pl.col("year") == _fy_start(oy)).height),
                "panel_years": sorted(panel["academic_year"].unique().to_list()),
-               "comparisons": s["comparisons"], "dose_response": s["dose_response"],
+               "comparisons": s["comparisons"], "comparisons_lacking_input": lacking,
+               "dose_response": s["dose_response"],
                "top_quartile": s["top_quartile"],
                "group_labels": {g: r.label for g, r in rules.items()},
                "group_rules": {g: r.describe({k: v.label for k, v in rules.items()}) for g, r in rules.items()},
                "sensitivity_method": head_ev[0] if head_ev else None,
-               "propensity_auc": None, "pretrend_p": None}
+               "propensity_auc": None, "pretrend_p": None,
+               "adjusted_reason": None if estimates.height else adjusted_reason(cross_section(panel, groups, oy)),
+               "not_estimated": logger.missed, "register_coverage": coverage}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
     if fitted:

@@ -117,7 +117,7 @@ class Watchlist:
             self.personal_postcodes.add(normalise_postcode(value))
         else:
             w = tuple(words(value))
-            if len(w) >= 2:
+            if len(w) >= 2 and any(len(x) > 1 for x in w):
                 self.phrases.add(w)
             elif w:
                 self.skipped_single_words += 1
@@ -168,7 +168,10 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
         if len(split) > 1:
             for row in df.select(split).iter_rows():
                 w = [x for cell in row if cell for x in words(cell) if not EMAIL.search(cell)]
-                wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1))
+                # runs of initials alone ("C C" of a head called C C Muller) identify nobody and read like
+                # the suppression marker of two adjacent cells: not watched
+                wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1)
+                                  if any(len(x) > 1 for x in w[i:j]))
         for col in df.columns:
             values = df[col].drop_nulls().str.strip_chars()
             values = values.filter(values.str.len_chars() > 0).unique().to_list()

@@ -228,6 +228,22 @@ def categories(series: pl.Series) -> tuple[np.ndarray, list[str]]:
     return np.fromiter((lookup[v] for v in vals), dtype=np.int64, count=len(vals)), levels
 
 
+def cluster_codes(series: pl.Series | None, cluster: str | None) -> tuple[np.ndarray | None, str | None]:
+    """Integer cluster codes, or ``None`` with the reason when the errors cannot be clustered.
+
+    A cluster-robust covariance needs at least two clusters (with one, G/(G-1) divides by zero and every
+    residual sum is the same cluster's): a year from a single local authority falls back to
+    heteroskedasticity-robust (HC1) errors, and the returned sentence says so.
+    """
+    if cluster is None or series is None:
+        return None, None
+    codes = categories(series)[0]
+    if np.unique(codes).size < 2:
+        return None, (f"only one value of {cluster} in the data, so errors cannot be clustered by it: "
+                      "heteroskedasticity-robust (HC1) errors instead")
+    return codes, None
+
+
 def check_rank(X: np.ndarray, names: Sequence[str], what: str) -> None:
     if X.shape[0] <= X.shape[1]:
         raise ValueError(f"{what}: {X.shape[0]} complete rows for {X.shape[1]} parameters; too few to estimate")

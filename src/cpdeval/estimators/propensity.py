@@ -22,8 +22,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from ._core import (Estimate, as_frame, binary, categories, check_groups, check_rank, complete_rows, design,
-                    make_estimate, numeric, require_columns, sample_sd)
+from ._core import (Estimate, as_frame, binary, categories, check_groups, check_rank, cluster_codes, complete_rows,
+                    design, make_estimate, numeric, require_columns, sample_sd)
 
 __all__ = ["PropensityScores", "propensity_scores", "psm_match", "ipw", "balance_table", "overlap_plot"]
 
@@ -426,7 +426,7 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
     t = binary(sub[treated], what)
     check_groups(t, what, min_each=2)
     sd_ref = sample_sd(y[t == 0])              # before trimming, as the other estimators do
-    gcodes = categories(sub[cluster])[0] if cluster else None
+    gcodes, fallback = cluster_codes(sub[cluster] if cluster else None, cluster)
     X = names = None
     msgs: tuple[str, ...] = ()
     if known:
@@ -475,6 +475,9 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
         A[p, p] = a.sum() / n
         A[p + 1, :p] = -((1 - t) * e / (1 - e) * (y - mu0)) @ X / n
         A[p + 1, p + 1] = b.sum() / n
+    if gcodes is not None and np.unique(gcodes).size < 2:    # trimming left one cluster
+        gcodes, fallback = None, (f"only one value of {cluster} after trimming, so errors cannot be clustered "
+                                  "by it: robust errors instead")
     if gcodes is None:
         B = Psi.T @ Psi / n
         G, dof = None, math.inf
@@ -501,11 +504,14 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
             "max_weight_share_control": float(wc.max() / wc.sum()), "score_min": float(e.min()),
             "score_max": float(e.max()), "scores_known": known, "propensity_warnings": msgs,
             "propensity_params": dict(zip(names, map(float, res.params))) if not known else {},
-            "n_dropped_missing": int((~keep).sum()), "cluster": cluster, "n_clusters": G}
+            "n_dropped_missing": int((~keep).sum()), "cluster": cluster, "n_clusters": G,
+            "cluster_fallback": fallback}
     se_method = ("sandwich, stacked logit and weighted means (M-estimation)" if not known
                  else "sandwich for weighted means, scores known")
-    if cluster:
+    if G is not None:
         se_method += f", clustered by {cluster}, t with G-1 df"
+    elif fallback:
+        se_method += f" ({fallback})"
     return make_estimate(f"IPW ({estimand})", outcome, tau, se, df=dof, n_treated=int((t == 1).sum()),
                          n_control=int((t == 0).sum()), sd_outcome=sd_ref, level=level, se_method=se_method,
                          diagnostics=diag, weights=weights)

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from ._core import (Estimate, as_frame, binary, categories, check_groups, check_rank, complete_rows, design,
+from ._core import (Estimate, as_frame, binary, check_groups, check_rank, cluster_codes, complete_rows, design,
                     make_estimate, numeric, require_columns, sample_sd)
 
 __all__ = ["naive_difference", "regression_adjusted", "dose_response", "DoseResponse"]
@@ -114,16 +114,17 @@ def regression_adjusted(df: pl.DataFrame, outcome: str, treated: str, controls: 
     n1, n0 = check_groups(t, what, min_each=1)
     X, names = design(sub, controls, categorical, what=what, leading=[(treated, t)])
     check_rank(X, names, what)
-    codes = categories(sub[cluster])[0] if cluster else None
+    codes, fallback = cluster_codes(sub[cluster] if cluster else None, cluster)
     w = numeric(sub[weight], what) if weight else None
     res, dof = _fit(y, X, names, codes, w, use_t)
     j = names.index(treated)
     est, se = float(res.params[j]), float(res.bse[j])
     diag = {"params": dict(zip(names, map(float, res.params))), "bse": dict(zip(names, map(float, res.bse))),
             "r_squared": float(res.rsquared), "n_obs": int(res.nobs), "n_dropped_missing": int((~keep).sum()),
-            "n_clusters": int(len(np.unique(codes))) if cluster else None, "cluster": cluster, "weight": weight,
-            "controls": controls, "categorical": categorical}
-    se_method = (f"cluster-robust by {cluster} (CR1), t with G-1 df" if cluster else "HC1 robust")
+            "n_clusters": int(len(np.unique(codes))) if codes is not None else None, "cluster": cluster,
+            "weight": weight, "controls": controls, "categorical": categorical, "cluster_fallback": fallback}
+    se_method = (f"cluster-robust by {cluster} (CR1), t with G-1 df" if codes is not None
+                 else "HC1 robust" + (f" ({fallback})" if fallback else ""))
     return make_estimate("regression adjusted" + (" (weighted)" if weight else ""), outcome, est, se, df=dof,
                          n_treated=n1, n_control=n0, sd_outcome=sample_sd(y[t == 0]), level=level,
                          se_method=se_method, diagnostics=diag)
@@ -202,7 +203,7 @@ def dose_response(df: pl.DataFrame, outcome: str, band: str, controls: Sequence[
     leading = [(f"{band}[T.{b}]", (bands == b).astype(float)) for b in others]
     X, names = design(sub, controls, categorical, what=what, leading=leading)
     check_rank(X, names, what)
-    codes = categories(sub[cluster])[0] if cluster else None
+    codes, fallback = cluster_codes(sub[cluster] if cluster else None, cluster)
     w = numeric(sub[weight], what) if weight else None
     res, dof = _fit(y, X, names, codes, w, use_t)
     b = np.asarray(res.params)
@@ -214,7 +215,8 @@ def dose_response(df: pl.DataFrame, outcome: str, band: str, controls: Sequence[
         j = k  # leading columns follow the intercept
         e = make_estimate(f"dose-response: {lev} vs {ref}", outcome, float(b[j]), float(math.sqrt(V[j, j])),
                           df=dof, n_treated=int((bands == lev).sum()), n_control=n_ref, sd_outcome=sd_ref,
-                          level=level, se_method=(f"cluster-robust by {cluster} (CR1)" if cluster else "HC1 robust"),
+                          level=level, se_method=(f"cluster-robust by {cluster} (CR1)" if codes is not None
+                                                  else "HC1 robust" + (f" ({fallback})" if fallback else "")),
                           diagnostics={"band": lev, "reference_band": ref})
         ests.append(e)
     kk = len(others)
@@ -236,7 +238,7 @@ def dose_response(df: pl.DataFrame, outcome: str, band: str, controls: Sequence[
                                        "smd_ci_high": pl.Float64, "is_reference": pl.Boolean}, orient="row")
     diag = {"params": dict(zip(names, map(float, b))), "bse": dict(zip(names, map(float, res.bse))),
             "n_obs": int(res.nobs), "n_dropped_missing": int((~keep).sum()), "df": dof,
-            "n_clusters": int(len(np.unique(codes))) if cluster else None}
+            "n_clusters": int(len(np.unique(codes))) if codes is not None else None, "cluster_fallback": fallback}
     return DoseResponse(outcome=outcome, band=band, reference_band=ref, estimates=tuple(ests), table=table,
                         joint_p=_wald_p(b, V, R_joint, dof), equal_p=_wald_p(b, V, R_eq, dof), diagnostics=diag)
 

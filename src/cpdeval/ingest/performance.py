@@ -60,7 +60,7 @@ STATUS_VALUES = ["ok", "missing", "invalid", *dict.fromkeys(STATUS_CODES.values(
 
 LONG_SCHEMA: dict[str, pl.DataType] = {
     "urn": pl.Int64, "laestab": pl.Int64, "academic_year": pl.Utf8, "key_stage": pl.Utf8,
-    "rectype": pl.Int64, "measure": pl.Utf8, "kind": pl.Utf8, "bound": pl.Utf8, "value": pl.Float64,
+    "rectype": pl.Int64, "nftype": pl.Utf8, "measure": pl.Utf8, "kind": pl.Utf8, "bound": pl.Utf8, "value": pl.Float64,
     "status": pl.Utf8, "raw_value": pl.Utf8, "source_column": pl.Utf8, "basis": pl.Utf8,
     "source_file": pl.Utf8, "source_row": pl.Int64,
 }
@@ -228,7 +228,7 @@ def read_performance_table(path: str | Path, key_stage: str, academic_year: str,
                          row=1, column=missing[0]["source_column"],
                          rule=f"measure map: {missing[0]['measure']} in {academic_year}")
 
-    optional_ids = [ids[k] for k in ("name",) if k in ids and ids[k] in have]
+    optional_ids = [ids[k] for k in ("name", "nftype") if k in ids and ids[k] in have]
     value_cols = list(dict.fromkeys(s["source_column"] for s in specs))
     wanted = list(dict.fromkeys([ids["rectype"], ids["urn"], ids["la"], ids["estab"], *optional_ids, *value_cols]))
     raw = read_text_csv(path, columns=wanted)
@@ -237,14 +237,19 @@ def read_performance_table(path: str | Path, key_stage: str, academic_year: str,
 
     rectype_txt = pl.col(ids["rectype"]).str.strip_chars()
     urn_txt = pl.col(ids["urn"]).str.strip_chars()
-    name_expr = (pl.col(ids["name"]).str.strip_chars().replace("", None) if optional_ids
+    name_expr = (pl.col(ids["name"]).str.strip_chars().replace("", None) if ids.get("name") in optional_ids
                  else pl.lit(None, dtype=pl.Utf8))
+    # the school's type as the table publishes it (IND, INDSPEC, ACC, CY, ...): where the register lacks a
+    # school, this is how an independent school is still recognised
+    nftype_expr = (pl.col(ids["nftype"]).str.strip_chars().str.to_uppercase().replace("", None)
+                   if ids.get("nftype") in optional_ids else pl.lit(None, dtype=pl.Utf8))
     base = raw.with_columns(
         rectype_txt.alias("__rectype_raw"),
         _int_or_null(pl.col(ids["rectype"])).alias("__rectype"),
         pl.when(urn_txt == "").then(None).otherwise(urn_txt).alias("__urn_raw"),
         _int_or_null(pl.col(ids["urn"])).alias("__urn"),
         name_expr.alias("__name"),
+        nftype_expr.alias("__nftype"),
     )
     reason = (
         pl.when(pl.col("__rectype").is_null())
@@ -277,12 +282,13 @@ def read_performance_table(path: str | Path, key_stage: str, academic_year: str,
         pl.col("__urn").alias("urn"),
         (la * 10000 + estab).alias("laestab"),
         pl.col("__rectype").alias("rectype"),
+        pl.col("__nftype").alias("nftype"),
         pl.col("source_row"),
         *[pl.col(c) for c in value_cols],
     )
     spec_df = pl.DataFrame(specs, schema={"measure": pl.Utf8, "bound": pl.Utf8, "source_column": pl.Utf8,
                                           "basis": pl.Utf8, "kind": pl.Utf8})
-    long = schools.unpivot(index=["urn", "laestab", "rectype", "source_row"], on=value_cols,
+    long = schools.unpivot(index=["urn", "laestab", "rectype", "nftype", "source_row"], on=value_cols,
                            variable_name="source_column", value_name="raw_value")
     long = long.join(spec_df, on="source_column", how="inner")
     status, value = _status_and_value(pl.col("raw_value"))

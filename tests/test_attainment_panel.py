@@ -1,0 +1,74 @@
+"""The school panel on hand-made performance tables (issue #20): independent schools left out even when the
+register lacks them (by the table's own NFTYPE), a merger's predecessors combined pupil-weighted, and the
+register's coverage of each key stage checked."""
+
+from __future__ import annotations
+
+import logging
+
+import polars as pl
+import pytest
+
+from cpdeval.attainment import combine_urns, register_coverage, school_panel
+from cpdeval.errors import InputError
+
+
+def long_rows(rows):
+    """Performance-table rows (urn, year, nftype, {measure: value}) in the ingested long shape."""
+    out = []
+    for urn, ay, nftype, values in rows:
+        for m, v in values.items():
+            out.append({"urn": urn, "laestab": 9364000, "academic_year": ay, "key_stage": "ks4", "rectype": 1,
+                        "nftype": nftype, "measure": m, "kind": "percent", "bound": "estimate", "value": v,
+                        "status": "ok"})
+    return pl.DataFrame(out)
+
+
+def register(urns, independent=()):
+    return pl.DataFrame({"urn": list(urns), "la_code": [936] * len(urns), "pct_fsm": [10.0] * len(urns),
+                         "pupils": [900] * len(urns), "urban_rural": ["urban"] * len(urns),
+                         "ofsted_rating": [2] * len(urns), "region": ["South East"] * len(urns),
+                         "type_group": ["Independent schools" if u in independent else "Academies" for u in urns],
+                         "status": ["open"] * len(urns)})
+
+
+def test_independent_schools_are_left_out_even_when_the_register_lacks_them():
+    att = long_rows([(100001, "2018-19", "ACC", {"pct_ebacc_2sci": 60.0, "pupils": 100}),
+                     (100002, "2018-19", "IND", {"pct_ebacc_2sci": 90.0, "pupils": 50}),      # not in register
+                     (100003, "2018-19", "CY", {"pct_ebacc_2sci": 50.0, "pupils": 100}),
+                     (100004, "2018-19", "ACC", {"pct_ebacc_2sci": 95.0, "pupils": 40})])     # register: independent
+    excl = []
+    panel = school_panel(att, register([100001, 100003, 100004], independent=[100004]), None,
+                         ["pct_ebacc_2sci"], exclusions=excl)
+    assert sorted(panel["school_key"].to_list()) == [100001, 100003]
+    assert panel["pct_ebacc_2sci"].mean() == pytest.approx(55.0)        # not 71.7 with the independents in
+    reasons = {e["reason"]: e["n_schools"] for e in excl}
+    assert reasons["independent school"] == 1
+    assert reasons["independent school (not in the register; type from the performance table)"] == 1
+
+
+def test_a_mergers_predecessors_are_combined_pupil_weighted():
+    wide = pl.DataFrame({"urn": [100010, 100011, 100012, 100020], "academic_year": ["2016-17"] * 4,
+                         "school_key": [100012, 100012, 100012, 100020],
+                         "pct_5em": [60.0, 30.0, None, 70.0], "pupils": [300.0, 97.0, None, 120.0]})
+    out = combine_urns(wide, ["pct_5em"])
+    merged = out.filter(pl.col("school_key") == 100012).row(0, named=True)
+    assert merged["pct_5em"] == pytest.approx((60 * 300 + 30 * 97) / 397)   # the 97-pupil school counts
+    assert merged["pupils"] == 397.0 and merged["urn"] == 100012
+    assert out.filter(pl.col("school_key") == 100020)["pct_5em"].item() == 70.0
+    assert out.height == 2
+
+
+def test_register_coverage_warns_then_stops(caplog):
+    att = long_rows([(100000 + i, "2018-19", "ACC", {"pupils": 100}) for i in range(20)]
+                    + [(200000, "2018-19", "IND", {"pupils": 30})])             # an independent: not counted
+    log = logging.getLogger("cov")
+    full = register_coverage(att, register([100000 + i for i in range(20)]), "ks4", "2018-19", limit=0.5,
+                             logger=log)
+    assert full["schools"] == 20 and full["not_in_register"] == 0
+    with caplog.at_level(logging.WARNING, logger="cov"):
+        part = register_coverage(att, register([100000 + i for i in range(17)]), "ks4", "2018-19", limit=0.5,
+                                 logger=log)
+    assert part["not_in_register"] == 3 and "3 of 20 KS4 schools" in caplog.text
+    with pytest.raises(InputError, match=r"18 of 20 KS4 schools .* not in the register .* 90%, above the limit"):
+        register_coverage(att, register([100000, 100001]), "ks4", "2018-19", limit=0.5, logger=log)
