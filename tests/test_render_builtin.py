@@ -370,3 +370,14 @@ def test_readability_enlarges_small_text_and_moves_a_legend_off_the_data(tmp_pat
     ax2.bar(range(12), range(12))
     ax2.set_xticks(range(12), [f"a long label {i}" for i in range(12)])
     assert readability(fig2)["overlapping_labels"] > 0                   # counted, so a test can catch it
+    fig4, ax4 = new_figure("barh", height_cm=6)    # wrapped category labels that collide: made taller to fit
+    ax4.barh(range(5), range(5))
+    ax4.set_yticks(range(5), [f"a category label\nwrapped over\nthree lines {i}" for i in range(5)])
+    before = fig4.get_figheight()
+    assert readability(fig4)["overlapping_labels"] == 0 and fig4.get_figheight() > before
+    fig3, ax3 = new_figure("barh")                 # tick labels set small through tick_params are re-made at
+    ax3.barh(["a", "b"], [1, 2])                   # each draw from the axis' size: that size is raised too
+    ax3.tick_params(axis="y", labelsize=7.5)
+    assert readability(fig3)["min_font_pt"] == MIN_FONT_PT
+    fig3.canvas.draw()
+    assert min(t.get_fontsize() for t in ax3.get_yticklabels()) == MIN_FONT_PT

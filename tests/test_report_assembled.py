@@ -282,3 +282,14 @@ def test_attainment_chapter_says_why_when_nothing_can_be_estimated(synthetic_run
     assert ("The adjusted estimates that usually follow the comparisons are not made this year: every school with "
             "results used the programme, so there are no comparison schools.") in text
     assert "Comparisons as published" in text and "Adjusted estimates" not in text
+
+
+def test_every_figure_is_readable(synthetic_run):
+    """Every figure of the run, as its sidecar records after the house-style check: no text under 9 pt and no
+    category labels running into each other."""
+    sidecars = sorted((synthetic_run / "data" / "derived" / "synthetic").rglob("*.png.json"))
+    assert len(sidecars) > 20
+    for path in sidecars:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        assert meta["min_font_pt"] >= 9, f"{path.name}: text at {meta['min_font_pt']} pt"
+        assert meta["overlapping_labels"] == 0, f"{path.name}: {meta['overlapping_labels']} overlapping labels"

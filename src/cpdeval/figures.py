@@ -209,6 +209,11 @@ def readability(fig: "Figure") -> dict:
     * tick labels that overlap one another are counted.
 
     Returns ``{"min_font_pt", "legends_moved", "overlapping_labels"}`` for the sidecar (tests read it)."""
+    for ax in fig.axes:     # tick labels are re-made at each draw from the axis' own size: raise that too
+        for which in ("x", "y"):
+            labels = ax.get_xticklabels() if which == "x" else ax.get_yticklabels()
+            if labels and min(t.get_fontsize() for t in labels) < MIN_FONT_PT:
+                ax.tick_params(axis=which, labelsize=MIN_FONT_PT)
     texts = _texts(fig)
     for t in texts:
         if t.get_fontsize() < MIN_FONT_PT:
@@ -227,12 +232,23 @@ def readability(fig: "Figure") -> dict:
             moved += 1
     if moved:
         fig.canvas.draw()
-    overlaps = 0
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            boxes = [t.get_window_extent(renderer) for t in axis.get_ticklabels()
+
+    def overlapping(axes_of) -> int:
+        n = 0
+        for ax in fig.axes:
+            boxes = [t.get_window_extent(renderer) for t in axes_of(ax).get_ticklabels()
                      if t.get_visible() and t.get_text().strip()]
-            overlaps += sum(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+            n += sum(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)))
+        return n
+
+    # category labels on the y axis that run into each other (long labels wrapped over several lines): the
+    # figure is made taller until they fit, at most twice its height
+    height = fig.get_figheight()
+    while overlapping(lambda a: a.yaxis) and fig.get_figheight() < 2 * height:
+        fig.set_figheight(fig.get_figheight() * 1.15)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+    overlaps = overlapping(lambda a: a.xaxis) + overlapping(lambda a: a.yaxis)
     return {"min_font_pt": min((t.get_fontsize() for t in _texts(fig)), default=MIN_FONT_PT),
             "legends_moved": moved, "overlapping_labels": int(overlaps)}
 
