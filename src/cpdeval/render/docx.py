@@ -130,8 +130,7 @@ def fit_tables(markdown: str) -> str:
             chars, wide = need, False
         else:
             chars, wide = (like if _width(like) <= landscape else need), True
-        aligns = [("right" if d.strip().endswith(":") and not d.strip().startswith(":") else "left")
-                  for d in _cells(lines[i + 1].replace(":", ": ").replace(" :", ":"))]
+        aligns = [("right" if d.endswith(":") and not d.startswith(":") else "left") for d in _cells(lines[i + 1])]
         # dashes in proportion to the room asked, padding counted as characters
         pad = -(-CELL_PADDING // CHAR_WIDTH)
         dashes = [max(3, c + pad) for c in chars]
