@@ -175,6 +175,15 @@ def test_word_version_is_a4_with_contents_headings_and_captions(synthetic_run):
     assert (int(pg["w"]), int(pg["h"])) == (11906, 16838), f"pages are not A4: {size.group(0)}"
     text = docx_text(docx)
     assert "Contents" in text and "Executive summary" in text and "Appendix A" in text
+    # as pandoc reads the file back: the report's headings are headings, and captions are numbered
+    from cpdeval.render.builtin import pandoc_path
+
+    back = subprocess.run([pandoc_path(), str(docx), "--to", "markdown", "--wrap", "none"], capture_output=True,
+                          text=True, check=True).stdout
+    for heading in ("Executive summary", "Introduction", "Conclusions and limitations"):
+        assert re.search(rf"^#+ .*{heading}", back, re.M), f"'{heading}' is not a heading when the file is read"
+    assert re.search(r"^#+ .*Appendix A.*Methods", back, re.M)
+    assert re.search(r"Table 1: ", back) and re.search(r"Figure 1: ", back)
     headings = re.findall(r'<w:pStyle w:val="Heading1"', document)
     assert len(headings) >= len(chapters(synthetic_run)), "chapters are not Word headings"
     captions = re.findall(r"\b(Table|Figure) (\d+):", text)
