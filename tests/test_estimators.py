@@ -178,27 +178,45 @@ def test_psm_perfect_matches_by_hand(replace, bias_adjust):
     assert r.n_treated == 4 and r.n_control == 4
 
 
-def test_psm_ties_go_to_the_first_row_and_caliper_drops_far_treated():
-    # two identical controls for the treated at x=1: the earlier row (index 3) wins, with or without replacement
+def test_psm_ties_and_caliper():
+    # two identical controls (rows 3 and 4, y 4 and 100) for the treated at x=1
     df = pl.DataFrame({"x": [1.0, 2.0, 9.0, 1.0, 1.0, 2.0, 0.0, 3.0, 2.5, 1.5, 0.5],
                        "t": [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
                        "y": [5.0, 6.0, 50.0, 4.0, 100.0, 5.0, 1.0, 2.0, 3.0, 4.0, 5.0]})
-    for replace in (False, True):
+    # without replacement (greedy) the earlier row wins; with replacement both tied controls count, half each
+    for replace, tied, estimate in ((False, [3], ((5 - 4) + (6 - 5)) / 2),
+                                    (True, [3, 4], ((5 - (4 + 100) / 2) + (6 - 5)) / 2)):
         r = psm_match(df, "y", "t", ["x"], replace=replace, bias_adjust=False)
-        pairs = dict(zip(r.diagnostics["pairs"]["treated_row"], r.diagnostics["pairs"]["control_row"]))
-        assert pairs[0] == 3
-        assert pairs[1] == 5
-        assert 2 not in pairs                     # x = 9 is far beyond every control: dropped by the caliper
+        pairs = r.diagnostics["pairs"]
+        assert sorted(pairs.filter(pl.col("treated_row") == 0)["control_row"].to_list()) == tied
+        assert pairs.filter(pl.col("treated_row") == 1)["control_row"].to_list() == [5]
+        assert 2 not in pairs["treated_row"].to_list()   # x = 9 is far beyond every control: dropped by the caliper
         assert r.diagnostics["n_unmatched_caliper"] == 1
-        assert r.estimate == pytest.approx(((5 - 4) + (6 - 5)) / 2)
+        assert r.estimate == pytest.approx(estimate)
     # without a caliper it is matched (to the nearest control, x = 3)
     r = psm_match(df, "y", "t", ["x"], caliper=None, bias_adjust=False)
     assert r.diagnostics["n_unmatched_caliper"] == 0
-    # the row order decides ties: put the 100 first and it is chosen
+    # without replacement the row order decides ties: put the 100 first and it is chosen
     swapped = pl.concat([df[:3], df[4:5], df[3:4], df[5:]])
     r = psm_match(swapped, "y", "t", ["x"], bias_adjust=False)
     assert dict(zip(r.diagnostics["pairs"]["treated_row"], r.diagnostics["pairs"]["control_row"]))[0] == 3
-    assert r.estimate == pytest.approx(((5 - 100) + (6 - 5)) / 2)
+
+
+def test_psm_with_replacement_does_not_depend_on_row_order():
+    """Scores with many ties (a coarse covariate): shuffled rows give the same estimate and interval."""
+    rng = np.random.default_rng(7)
+    n = 400
+    x = rng.integers(0, 6, n).astype(float)                  # six score values only: ties everywhere
+    t = (rng.random(n) < 1 / (1 + np.exp(-(x - 3) / 2))).astype(int)
+    y = 2.0 * t + x + rng.normal(0, 1, n)
+    df = pl.DataFrame({"x": x, "t": t, "y": y})
+    base = psm_match(df, "y", "t", ["x"], replace=True, bias_adjust=False, ratio=2)
+    for seed in range(5):
+        shuffled = df.sample(fraction=1.0, shuffle=True, seed=seed)
+        r = psm_match(shuffled, "y", "t", ["x"], replace=True, bias_adjust=False, ratio=2)
+        assert r.estimate == pytest.approx(base.estimate, rel=1e-9)
+        assert r.std_error == pytest.approx(base.std_error, rel=1e-9)
+    assert base.estimate == pytest.approx(2.0, abs=0.4)
 
 
 def test_psm_with_replacement_reuses_controls_and_adds_the_ai_term():
@@ -845,3 +863,51 @@ def test_all_estimators_are_fast_at_national_size():
     total = sum(timings.values())
     print(f"\nnational-size timings (s): {timings}; total {total:.2f}")
     assert total < 15, timings
+
+
+def test_rank_is_checked_on_a_scaled_design():
+    """A control in large units (a cubed income) beside a dummy is a well-posed design; only its scale makes the
+    unscaled matrix look rank-deficient. A real collinearity is still refused, naming the column."""
+    from cpdeval.estimators._core import check_rank
+
+    rng = np.random.default_rng(3)
+    inc = rng.uniform(0, 30000, 300)
+    X = np.column_stack([np.ones(300), rng.integers(0, 2, 300), inc, inc ** 2, inc ** 3])
+    assert np.linalg.matrix_rank(X) < X.shape[1]                    # what the old check saw
+    check_rank(X, ["Intercept", "d", "inc", "inc2", "inc3"], "t")   # accepted
+    with pytest.raises(ValueError, match="'twice'"):
+        check_rank(np.column_stack([X, 2 * inc]), ["Intercept", "d", "inc", "inc2", "inc3", "twice"], "t")
+
+
+def test_ipw_att_keeps_every_treated_row_unless_a_trim_is_asked_and_named():
+    rng = np.random.default_rng(5)
+    n = 600
+    x = rng.normal(0, 1.5, n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-2.5 * x))).astype(int)      # scores near 0 and 1: trimming would bite
+    df = pl.DataFrame({"x": x, "t": t, "y": x + t + rng.normal(0, 1, n)})
+    att = ipw(df, "y", "t", ["x"], estimand="ATT")
+    assert att.diagnostics["n_trimmed_treated"] == 0 and att.n_treated == int(t.sum())
+    assert att.method == "IPW (ATT)" and att.diagnostics["max_weight_share_control"] > 0
+    trimmed = ipw(df, "y", "t", ["x"], estimand="ATT", trim=(0.01, 0.99))
+    assert trimmed.diagnostics["n_trimmed_treated"] > 0 and "trimmed to 0.01-0.99" in trimmed.method
+    ate = ipw(df, "y", "t", ["x"], estimand="ATE")                       # the ATE trims by default
+    assert "trimmed" in ate.method
+
+
+def test_balance_refuses_a_missing_weight_instead_of_reading_it_as_zero():
+    df = pl.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "t": [1, 1, 0, 0], "w": [1.0, None, 1.0, 2.0]})
+    with pytest.raises(ValueError, match="1 missing or not a number"):
+        balance_table(df, "t", ["x"], "w")
+    assert balance_table(df.with_columns(pl.col("w").fill_null(0.0)), "t", ["x"], "w").height == 1
+
+
+def test_a_separated_propensity_model_gives_no_estimate():
+    """A covariate that predicts use perfectly: matching would pair every treated school with the one control
+    on the boundary and weighting would divide by zero; both refuse, naming the cause."""
+    x = np.r_[np.linspace(0, 1, 40), np.linspace(2, 3, 40)]
+    t = np.r_[np.zeros(40, dtype=int), np.ones(40, dtype=int)]
+    df = pl.DataFrame({"x": x, "t": t, "y": x + t})
+    for fit in (lambda: psm_match(df, "y", "t", ["x"], replace=True),
+                lambda: ipw(df, "y", "t", ["x"], estimand="ATT", trim=None)):
+        with pytest.raises(ValueError, match="propensity model failed"):
+            fit()

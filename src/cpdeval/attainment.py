@@ -511,7 +511,8 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
                                                           cluster="la_code"),
             "psm": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=True),
             "psm_no_replacement": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=False),
-            "ipw_att": lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT"),
+            # uptake clusters by local authority: the weighting's errors are clustered as the regression's are
+            "ipw_att": lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT", cluster="la_code"),
             "did_twfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="twfe"),
             "did_etwfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="etwfe"),
         }

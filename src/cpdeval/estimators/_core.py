@@ -244,15 +244,23 @@ def cluster_codes(series: pl.Series | None, cluster: str | None) -> tuple[np.nda
     return codes, None
 
 
+def _scaled(X: np.ndarray) -> np.ndarray:
+    """Columns divided by their largest absolute value, so that the rank does not depend on their units (a
+    cubed income in dollars next to a dummy is well posed, but unscaled its singular values span 1e15)."""
+    size = np.abs(X).max(axis=0)
+    return X / np.where(size > 0, size, 1.0)
+
+
 def check_rank(X: np.ndarray, names: Sequence[str], what: str) -> None:
     if X.shape[0] <= X.shape[1]:
         raise ValueError(f"{what}: {X.shape[0]} complete rows for {X.shape[1]} parameters; too few to estimate")
-    rank = np.linalg.matrix_rank(X)
+    Xs = _scaled(np.asarray(X, dtype=float))
+    rank = np.linalg.matrix_rank(Xs)
     if rank < X.shape[1]:
         # name the columns that are linear combinations of earlier ones
         bad, keep = [], []
         for j in range(X.shape[1]):
-            if np.linalg.matrix_rank(X[:, keep + [j]]) == len(keep) + 1:
+            if np.linalg.matrix_rank(Xs[:, keep + [j]]) == len(keep) + 1:
                 keep.append(j)
             else:
                 bad.append(names[j])

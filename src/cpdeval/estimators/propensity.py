@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,17 @@ def _fit_logit(X: np.ndarray, t: np.ndarray, names: Sequence[str], what: str):
     if not converged and "did not converge" not in " ".join(msgs):
         msgs.append("maximum likelihood did not converge")
     return res, converged, tuple(msgs)
+
+
+def refuse_failed_model(converged: bool, msgs: Sequence[str], what: str) -> None:
+    """Stop an estimate built on a propensity model that did not converge or separates the groups (some
+    covariate pattern predicts use perfectly): its scores are 0 or 1 somewhere, matching pairs many treated
+    schools with one control and weighting divides by zero, so any number it gave would be wrong."""
+    bad = [m for m in msgs if re.search(r"separat|converge|overflow|divide", m, re.I)]
+    if not converged or bad:
+        raise ValueError(f"{what}: the propensity model failed ({'; '.join(bad) or 'it did not converge'}); "
+                         "no estimate is made from it. A covariate probably predicts use perfectly: merge its "
+                         "levels or leave it out of the model")
 
 
 def _auc(score: np.ndarray, t: np.ndarray) -> float:
@@ -190,11 +202,26 @@ def _k_nearest(query: np.ndarray, s: np.ndarray, order: np.ndarray, k: int, excl
 
 
 def _match_with_replacement(l1, l0, k, cal):
+    """Each treated unit's ``k`` nearest controls, and every control tied with the k-th (Abadie and Imbens
+    2006: the match set may hold more than ``k``, each weighted 1/M_i), so the result does not depend on the
+    order of the rows. Controls beyond the caliper are not matched."""
     order, s = _sorted_controls(l0)
-    ctrl, dist = _k_nearest(l1, s, order, min(k, l0.size))
-    ok = dist <= cal
-    ti, col = np.nonzero(ok)
-    return ti, ctrl[ti, col], dist[ti, col]
+    _, dist = _k_nearest(l1, s, order, min(k, l0.size))
+    dk = dist[:, -1]                                      # distance of the k-th nearest
+    tol = 1e-12 * np.maximum(1.0, np.abs(l1)) + 1e-15     # equal distances computed either side of a score
+    lo = np.searchsorted(s, l1 - dk - tol, side="left")
+    hi = np.searchsorted(s, l1 + dk + tol, side="right")
+    ti, tc, td = [], [], []
+    for i in np.flatnonzero(dk <= cal):
+        cand = order[lo[i]:hi[i]]
+        d = np.abs(l1[i] - l0[cand])
+        cand, d = cand[d <= dk[i] + tol[i]], d[d <= dk[i] + tol[i]]
+        ti.append(np.full(cand.size, i, dtype=np.int64))
+        tc.append(np.sort(cand))
+        td.append(d[np.argsort(cand)])
+    if not ti:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(ti), np.concatenate(tc), np.concatenate(td)
 
 
 def _match_without_replacement(l1, l0, k, cal):
@@ -247,7 +274,8 @@ def _match_without_replacement(l1, l0, k, cal):
 
 
 def _control_variance(y0: np.ndarray, l0: np.ndarray, J: int) -> np.ndarray:
-    """Abadie-Imbens conditional variance of each control: J/(J+1) * (y - mean of its J nearest controls)^2."""
+    """Abadie-Imbens conditional variance of each control: M/(M+1) * (y - mean of its M nearest controls)^2,
+    M = J, or more when further controls tie with the J-th nearest."""
     order, s = _sorted_controls(l0)
     n0 = l0.size
     J = min(J, n0 - 1)
@@ -255,8 +283,16 @@ def _control_variance(y0: np.ndarray, l0: np.ndarray, J: int) -> np.ndarray:
         return np.zeros(n0)
     inv = np.empty(n0, dtype=np.int64)
     inv[order] = np.arange(n0)
-    ctrl, _ = _k_nearest(l0, s, order, J, exclude_self=inv)
-    return J / (J + 1) * (y0 - y0[ctrl].mean(axis=1)) ** 2
+    _, dist = _k_nearest(l0, s, order, J, exclude_self=inv)
+    # every fellow control within the J-th distance, ties included (so the row order does not matter)
+    dj = dist[:, -1]
+    tol = 1e-12 * np.maximum(1.0, np.abs(l0)) + 1e-15
+    lo = np.searchsorted(s, l0 - dj - tol, side="left")
+    hi = np.searchsorted(s, l0 + dj + tol, side="right")
+    cum = np.concatenate([[0.0], np.cumsum(y0[order])])
+    m = (hi - lo - 1).astype(float)                  # neighbours, self left out
+    mean = (cum[hi] - cum[lo] - y0) / m
+    return m / (m + 1) * (y0 - mean) ** 2
 
 
 def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] = (),
@@ -269,9 +305,9 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
     ``caliper`` x the pooled SD of the logit (sqrt of the mean of the two groups' variances; Austin 2011);
     ``caliper=None`` matches without a caliper. Treated rows with no control within the caliper are dropped
     and counted (``diagnostics['n_unmatched_caliper']``): the estimate is then the effect on the matched
-    treated. ``replace=True`` lets a control serve several treated rows; ``replace=False`` uses greedy
-    matching, largest score first. Ties go to the row that comes first in the table, so the result is
-    deterministic.
+    treated. ``replace=True`` lets a control serve several treated rows, and controls tied at the k-th
+    distance all count (weighted equally), so the result does not depend on the order of the rows;
+    ``replace=False`` uses greedy matching, largest score first, ties to the row that comes first.
 
     ``bias_adjust`` (default True): the regression bias correction of Abadie and Imbens (2011). Matches on
     the score are never exact, and when controls are scarce where treated rows are dense (a high share of
@@ -301,6 +337,8 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
     if bias_adjust and not covariates and not categorical:
         raise ValueError(f"{what}: bias_adjust needs the covariates; pass them or set bias_adjust=False")
     ps = _scores_for(df, treated, covariates, categorical, scores, what)
+    if scores is None:
+        refuse_failed_model(ps.converged, ps.warnings, what)
     keep = complete_rows(df, [outcome, treated] + ((covariates + categorical) if bias_adjust else [])) \
         & np.isfinite(ps.logit)
     rows = np.flatnonzero(keep)
@@ -379,15 +417,18 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
 # =========================================================================== weighting
 
 def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] = (),
-        categorical: Sequence[str] = (), *, estimand: str = "ATT", trim: tuple[float, float] | None = (0.01, 0.99),
+        categorical: Sequence[str] = (), *, estimand: str = "ATT", trim: tuple[float, float] | None | str = "auto",
         cluster: str | None = None, scores: np.ndarray | pl.Series | None = None, level: float = 0.95) -> Estimate:
     """Inverse-probability-weighted difference in means (normalised, Hajek weights).
 
     ``estimand="ATT"``: treated rows weight 1, controls e/(1-e) (the controls are reweighted to look like
     the treated). ``estimand="ATE"``: treated 1/e, controls 1/(1-e). Rows whose estimated score lies
-    outside ``trim`` (default 0.01 to 0.99) are dropped (counted in the diagnostics) and the model is
-    refitted on the rest, so the estimate is for the population with overlap (Crump et al. 2009); pass
-    ``trim=None`` to keep every row.
+    outside ``trim`` are dropped (counted in the diagnostics) and the model is refitted on the rest, so the
+    estimate is for the population with overlap (Crump et al. 2009). ``trim="auto"`` (default) trims at 0.01
+    and 0.99 for the ATE and not at all for the ATT: dropping treated rows would change whose effect is
+    estimated, so the ATT keeps every row and reports how concentrated the control weights are
+    (``diagnostics['max_weight_share_control']``, ``['ess_control']``). A trim that is applied is named in
+    the estimate's label; ``trim=None`` keeps every row.
 
     Standard error: the sandwich (M-estimation) variance of the stacked estimating equations of the logit
     model and the two weighted means (Lunceford and Davidian 2004), which accounts for estimating the score;
@@ -402,6 +443,10 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
     estimand = estimand.upper()
     if estimand not in ("ATT", "ATE"):
         raise ValueError(f"{what}: estimand must be 'ATT' or 'ATE'; got {estimand!r}")
+    if isinstance(trim, str):
+        if trim != "auto":
+            raise ValueError(f"{what}: trim must be 'auto', None or (low, high); got {trim!r}")
+        trim = None if estimand == "ATT" else (0.01, 0.99)
     if trim is not None:
         lo, hi = trim
         if not 0 <= lo < hi <= 1:
@@ -434,7 +479,8 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
     else:
         X, names = design(sub, covariates, categorical, what=what)
         check_rank(X, names, what)
-        res, _, msgs = _fit_logit(X, t, names, what)
+        res, ok, msgs = _fit_logit(X, t, names, what)
+        refuse_failed_model(ok, msgs, what)
         e = 1 / (1 + np.exp(-(X @ np.asarray(res.params))))
     n_trim1 = n_trim0 = 0
     if trim is not None:
@@ -451,7 +497,8 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
                 live = [j for j in range(X.shape[1]) if names[j] == "Intercept" or np.ptp(X[:, j]) > 0]
                 X, names = X[:, live], [names[j] for j in live]
                 check_rank(X, names, what + " (after trimming)")
-                res, _, msgs = _fit_logit(X, t, names, what)
+                res, ok, msgs = _fit_logit(X, t, names, what)
+                refuse_failed_model(ok, msgs, what)
                 e = 1 / (1 + np.exp(-(X @ np.asarray(res.params))))
     n = y.size
     if estimand == "ATE":
@@ -512,7 +559,8 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
         se_method += f", clustered by {cluster}, t with G-1 df"
     elif fallback:
         se_method += f" ({fallback})"
-    return make_estimate(f"IPW ({estimand})", outcome, tau, se, df=dof, n_treated=int((t == 1).sum()),
+    label = f"IPW ({estimand}" + (f", scores trimmed to {trim[0]:g}-{trim[1]:g}" if trim is not None else "") + ")"
+    return make_estimate(label, outcome, tau, se, df=dof, n_treated=int((t == 1).sum()),
                          n_control=int((t == 0).sum()), sd_outcome=sd_ref, level=level, se_method=se_method,
                          diagnostics=diag, weights=weights)
 
@@ -529,15 +577,17 @@ def _weights_from(df: pl.DataFrame, wm, what: str) -> np.ndarray | None:
         w = np.asarray(wm.weights, dtype=float)
     elif isinstance(wm, str):
         require_columns(df, [wm], what)
-        w = df[wm].cast(pl.Float64).fill_null(0.0).to_numpy()
+        w = df[wm].cast(pl.Float64).to_numpy()      # a missing weight is refused below, not read as 0
     elif isinstance(wm, pl.Series):
-        w = wm.cast(pl.Float64).fill_null(0.0).to_numpy()
+        w = wm.cast(pl.Float64).to_numpy()
     else:
         w = np.asarray(wm, dtype=float)
     if w.shape != (df.height,):
         raise ValueError(f"{what}: weights must have one value per row ({df.height}); got shape {w.shape}")
     if (~np.isfinite(w)).any() or (w < 0).any():
-        raise ValueError(f"{what}: weights must be finite and non-negative")
+        bad = int((~np.isfinite(w)).sum())
+        raise ValueError(f"{what}: weights must be finite and non-negative"
+                         + (f" ({bad} missing or not a number; give 0 to leave a row out)" if bad else ""))
     return w
 
 
