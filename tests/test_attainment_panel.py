@@ -72,3 +72,54 @@ def test_register_coverage_warns_then_stops(caplog):
     assert part["not_in_register"] == 3 and "3 of 20 KS4 schools" in caplog.text
     with pytest.raises(InputError, match=r"18 of 20 KS4 schools .* not in the register .* 90%, above the limit"):
         register_coverage(att, register([100000, 100001]), "ks4", "2018-19", limit=0.5, logger=log)
+
+
+def _panel(n_users: int, n=120, seed=1):
+    """A two-year school panel: ``n_users`` schools start using the programme before the outcome year."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows, groups = [], []
+    for k in range(n):
+        user = k < n_users
+        base = rng.normal(50, 5)
+        for year, ay in ((2017, "2017-18"), (2018, "2018-19")):
+            rows.append({"school_key": 100000 + k, "year": year, "academic_year": ay, "la_code": 800 + k % 12,
+                         "pct_5em": base + (2.0 if user and year == 2018 else 0) + rng.normal(0, 1),
+                         "ks2_aps": rng.normal(28, 1), "pct_fsm": rng.uniform(5, 30), "log_pupils": rng.normal(6.5, .2),
+                         "urban": float(k % 3 > 0), "good_ofsted": float(k % 4 > 0), "ofsted": "good",
+                         "region": "South East" if k % 2 else "London", "type_group": "Academies",
+                         "pupils": 150.0})
+        groups.append({"school_key": 100000 + k, "group": "both" if user else "none", "user": user,
+                       "units_window": 5.0 if user else 0.0, "treated_from": 2018 if user else None})
+    return pl.DataFrame(rows), pl.DataFrame(groups, schema_overrides={"treated_from": pl.Int64})
+
+
+def test_an_estimate_on_too_few_user_schools_is_not_made():
+    from cpdeval.attainment import _Missed, adjusted_estimates
+
+    panel, groups = _panel(n_users=4)
+    log = _Missed(None)
+    est, _ = adjusted_estimates(panel, groups, "2018-19", ["pct_5em"], min_schools=10, logger=log)
+    assert est.height == 0
+    assert {m["what"].split(" for ")[0] for m in log.missed} >= {"regression", "did_twfe", "ipw_att"}
+    assert any("4 user and 116 comparison schools, fewer than 10" in m["reason"] for m in log.missed)
+    panel, groups = _panel(n_users=30)
+    est, _ = adjusted_estimates(panel, groups, "2018-19", ["pct_5em"], min_schools=10, logger=_Missed(None))
+    assert {"regression", "did_twfe"} <= set(est["method_key"])
+    did = est.filter(pl.col("method_key") == "did_twfe").row(0, named=True)
+    assert did["ci_low"] < 2.0 < did["ci_high"]                      # the planted +2 is inside the interval
+
+
+def test_the_dose_figure_draws_a_band_without_an_estimate(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cpdeval.attainment_figures import dose_response_figure
+
+    dose = pl.DataFrame({"measure": ["pct_5em"] * 3, "band": ["none", "q1", "q2"], "n": [60, 12, 11],
+                         "estimate": [0.0, 1.5, None], "ci_low": [None, 0.2, None], "ci_high": [None, 2.8, None],
+                         "is_reference": [True, False, False], "equal_p": [0.4] * 3})
+    out = tmp_path / "dose.png"
+    dose_response_figure(dose, {"none": "No CPD", "q1": "Q1", "q2": "Q2"}, "pct_5em", out, threshold=5)
+    assert out.exists() and out.stat().st_size > 1000

@@ -131,8 +131,12 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
             "providers": list(cfg.get("providers") or DEFAULT_PROVIDERS),
             "groups": rules, "comparisons": check_comparisons(defs.get("comparisons") or [], rules),
             "dose_response": dose, "top_quartile": top,
-            "max_unregistered_share": float(cfg.get("max_unregistered_share", 0.5))}
+            "max_unregistered_share": float(cfg.get("max_unregistered_share", 0.5)),
+            "min_schools": int(cfg.get("min_schools", MIN_SCHOOLS))}
 
+
+#: Fewer schools than this in either group of an adjusted comparison (or in a band of use): no estimate.
+MIN_SCHOOLS = 10
 
 #: Above this share of a key stage's schools missing from the register, the run warns (and names the cause).
 UNREGISTERED_WARN = 0.05
@@ -490,9 +494,14 @@ def _safe(log, what, f):
 
 def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str,
                        measures: Sequence[str] = DEFAULT_MEASURES, *, controls: Sequence[str] = CONTROLS,
-                       categorical: Sequence[str] = CATEGORICAL, logger=None) -> tuple[pl.DataFrame, dict]:
+                       categorical: Sequence[str] = CATEGORICAL, min_schools: int = MIN_SCHOOLS,
+                       logger=None) -> tuple[pl.DataFrame, dict]:
     """Naive and adjusted user/non-user estimates per measure (one results_frame row each, plus ``measure``
     and ``method_key``), and the fitted objects of the first measure for the balance table and figures.
+
+    An estimate resting on fewer than ``min_schools`` schools in either group is not made (it is logged as not
+    estimated, with the counts): with a handful of treated schools a cluster-robust or sandwich interval
+    rejects a true null far more often than it says (one treated school: about 78% at 5%).
     """
     from . import estimators as est
 
@@ -519,6 +528,12 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
         results = {}
         for key, f in runs.items():
             r = _safe(logger, f"{key} for {m}", f)
+            if r is not None and min(r.n_treated, r.n_control) < min_schools:
+                if logger is not None:
+                    logger.warning("%s not estimated: %s", f"{key} for {m}",
+                                   f"{r.n_treated} user and {r.n_control} comparison schools, fewer than "
+                                   f"{min_schools} in a group")
+                r = None
             if r is not None:
                 results[key] = r
         if not results:
@@ -564,7 +579,7 @@ def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
 
 
 def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, dose: Mapping[str, Any],
-                        measures: Sequence[str], *, logger=None) -> pl.DataFrame:
+                        measures: Sequence[str], *, min_schools: int = 0, logger=None) -> pl.DataFrame:
     """Adjusted differences of each band of use from the reference band (regression with the chapter's controls,
     errors clustered by local authority), one block of rows per measure; ``joint_p`` (all bands equal the
     reference) and ``equal_p`` (the using bands equal each other) repeat on each row of a block."""
@@ -591,8 +606,13 @@ def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, 
             cs, m, "band", CONTROLS, reference_band=dose["reference"], categorical=CATEGORICAL, cluster="la_code",
             order=bands))
         if r is not None:
-            frames.append(r.table.with_columns(measure=pl.lit(m), joint_p=pl.lit(r.joint_p, dtype=pl.Float64),
-                                               equal_p=pl.lit(r.equal_p, dtype=pl.Float64)))
+            # a band of fewer than min_schools schools gets no estimate (a one-school band gave p = 1e-15 on noise)
+            small = (pl.col("n") < min_schools) & ~pl.col("is_reference")
+            table = r.table.with_columns([pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
+                                          for c in ("estimate", "std_error", "ci_low", "ci_high", "p_value", "smd",
+                                                    "smd_ci_low", "smd_ci_high")])
+            frames.append(table.with_columns(measure=pl.lit(m), joint_p=pl.lit(r.joint_p, dtype=pl.Float64),
+                                             equal_p=pl.lit(r.equal_p, dtype=pl.Float64)))
     if not frames:
         return pl.DataFrame(schema=schema)
     return pl.concat(frames).select(list(schema))
@@ -688,9 +708,10 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                    pl.DataFrame(schema={"comparison": pl.Utf8, "key_stage": pl.Utf8, **COMPARISON_SCHEMA}))
     groups = user_groups(inputs["school_year"], panel, oy, wy, s["providers"])
     logger = _Missed(logger)      # what could not be estimated, said in the chapter in words
-    estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], logger=logger)
+    estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], min_schools=s["min_schools"],
+                                           logger=logger)
     dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
-                               s["dose_response"], s["measures"], logger=logger)
+                               s["dose_response"], s["measures"], min_schools=s["min_schools"], logger=logger)
     bal = _safe(logger, "balance table", lambda: balance(fitted)) if fitted else None
     es = None
     if fitted:
@@ -718,7 +739,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                "sensitivity_method": head_ev[0] if head_ev else None,
                "propensity_auc": None, "pretrend_p": None,
                "adjusted_reason": None if estimates.height else adjusted_reason(cross_section(panel, groups, oy)),
-               "not_estimated": logger.missed, "register_coverage": coverage}
+               "not_estimated": logger.missed, "register_coverage": coverage, "min_schools": s["min_schools"]}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
     if fitted:

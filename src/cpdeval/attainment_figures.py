@@ -188,6 +188,9 @@ def dose_response_figure(dose: pl.DataFrame, labels: Mapping[str, str], measure:
         if r["is_reference"]:
             ax.plot([0], [y], marker="s", color=ORANGE)
             continue
+        if r["estimate"] is None or r["ci_low"] is None:       # too few schools for an estimate
+            ax.text(0, y, " no estimate: too few schools", va="center", color=GREY)
+            continue
         ax.errorbar(r["estimate"], y, xerr=[[r["estimate"] - r["ci_low"]], [r["ci_high"] - r["estimate"]]],
                     fmt="o", color=BLUE, ecolor=BLUE, capsize=2)
     ax.axvline(0, color=GREY, linewidth=0.8)
