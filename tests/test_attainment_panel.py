@@ -123,3 +123,16 @@ def test_the_dose_figure_draws_a_band_without_an_estimate(tmp_path):
     out = tmp_path / "dose.png"
     dose_response_figure(dose, {"none": "No CPD", "q1": "Q1", "q2": "Q2"}, "pct_5em", out, threshold=5)
     assert out.exists() and out.stat().st_size > 1000
+
+
+def test_holm_adjusts_the_secondary_estimates_only():
+    from cpdeval.attainment import with_holm
+
+    est = pl.DataFrame({"method_key": ["naive_schools", "regression", "did_twfe", "did_etwfe", "regression"],
+                        "p_value": [0.001, 0.01, 0.002, 0.04, 0.03]})
+    out = with_holm(est, "did_twfe")
+    assert out["method_key"].to_list() == est["method_key"].to_list()           # order kept
+    assert out["p_holm"].to_list()[0] is None and out["p_holm"].to_list()[2] is None
+    assert out["p_holm"].to_list()[1] == pytest.approx(0.03)                   # 3 x 0.01
+    assert out["p_holm"].to_list()[3] == pytest.approx(0.06)
+    assert out["p_holm"].to_list()[4] == pytest.approx(0.06)

@@ -124,3 +124,16 @@ def test_counts_giving_at_one_decimal_and_rounds_to():
     assert rounds_to(110, 1366, 8) and not rounds_to(110, 1366, 30)
     with pytest.raises(ValueError):
         counts_giving(50, 0)
+
+
+def test_holm_known_answer():
+    from cpdeval.stats import holm
+
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.01, None, 0.5, float("nan")]) == [pytest.approx(0.02), None, pytest.approx(0.5), None]
+    assert holm([]) == []
+    # statsmodels gives the same on a longer family
+    from statsmodels.stats.multitest import multipletests
+
+    ps = [0.001, 0.2, 0.012, 0.049, 0.03, 0.8]
+    assert holm(ps) == pytest.approx(list(multipletests(ps, method="holm")[1]))

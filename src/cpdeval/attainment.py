@@ -132,7 +132,8 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
             "groups": rules, "comparisons": check_comparisons(defs.get("comparisons") or [], rules),
             "dose_response": dose, "top_quartile": top,
             "max_unregistered_share": float(cfg.get("max_unregistered_share", 0.5)),
-            "min_schools": int(cfg.get("min_schools", MIN_SCHOOLS))}
+            "min_schools": int(cfg.get("min_schools", MIN_SCHOOLS)),
+            "headline": str(cfg.get("headline", "did_twfe"))}
 
 
 #: Fewer schools than this in either group of an adjusted comparison (or in a band of use): no estimate.
@@ -495,7 +496,7 @@ def _safe(log, what, f):
 def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str,
                        measures: Sequence[str] = DEFAULT_MEASURES, *, controls: Sequence[str] = CONTROLS,
                        categorical: Sequence[str] = CATEGORICAL, min_schools: int = MIN_SCHOOLS,
-                       logger=None) -> tuple[pl.DataFrame, dict]:
+                       headline: str = "did_twfe", logger=None) -> tuple[pl.DataFrame, dict]:
     """Naive and adjusted user/non-user estimates per measure (one results_frame row each, plus ``measure``
     and ``method_key``), and the fitted objects of the first measure for the balance table and figures.
 
@@ -545,7 +546,20 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
             fitted = {"measure": m, "cross_section": cs, "panel": pan, **results}
     cols = ["measure", "method_key", "method", "outcome", "estimate", "std_error", "ci_low", "ci_high", "p_value",
             "n_treated", "n_control", "sd_outcome", "smd", "smd_ci_low", "smd_ci_high", "level", "df", "se_method"]
-    return (pl.concat(frames).select(cols) if frames else pl.DataFrame(schema=ESTIMATES_SCHEMA)), fitted
+    table = pl.concat(frames).select(cols) if frames else pl.DataFrame(schema=ESTIMATES_SCHEMA)
+    return with_holm(table, headline), fitted
+
+
+def with_holm(estimates: pl.DataFrame, headline: str) -> pl.DataFrame:
+    """``p_holm``: Holm-adjusted p-values over the family of secondary results (every adjusted estimate of every
+    measure except the headline estimator chosen in advance; naive differences are descriptive and left out)."""
+    from .stats import holm
+
+    secondary = ~pl.col("method_key").str.starts_with("naive") & (pl.col("method_key") != headline)
+    est = estimates.drop("p_holm", strict=False).with_row_index("_i")
+    fam = est.filter(secondary)
+    adj = pl.DataFrame({"_i": fam["_i"], "p_holm": pl.Series(holm(fam["p_value"].to_list()), dtype=pl.Float64)})
+    return est.join(adj, on="_i", how="left").sort("_i").drop("_i")
 
 
 #: Columns of the estimates table, typed (an empty table keeps its numbers numeric, so the chapter can say
@@ -554,7 +568,7 @@ ESTIMATES_SCHEMA = {"measure": pl.Utf8, "method_key": pl.Utf8, "method": pl.Utf8
                     "estimate": pl.Float64, "std_error": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
                     "p_value": pl.Float64, "n_treated": pl.Int64, "n_control": pl.Int64, "sd_outcome": pl.Float64,
                     "smd": pl.Float64, "smd_ci_low": pl.Float64, "smd_ci_high": pl.Float64, "level": pl.Float64,
-                    "df": pl.Float64, "se_method": pl.Utf8}
+                    "df": pl.Float64, "se_method": pl.Utf8, "p_holm": pl.Float64}
 
 
 def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
@@ -709,7 +723,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     groups = user_groups(inputs["school_year"], panel, oy, wy, s["providers"])
     logger = _Missed(logger)      # what could not be estimated, said in the chapter in words
     estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], min_schools=s["min_schools"],
-                                           logger=logger)
+                                           headline=s["headline"], logger=logger)
     dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
                                s["dose_response"], s["measures"], min_schools=s["min_schools"], logger=logger)
     bal = _safe(logger, "balance table", lambda: balance(fitted)) if fitted else None
@@ -739,7 +753,8 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                "sensitivity_method": head_ev[0] if head_ev else None,
                "propensity_auc": None, "pretrend_p": None,
                "adjusted_reason": None if estimates.height else adjusted_reason(cross_section(panel, groups, oy)),
-               "not_estimated": logger.missed, "register_coverage": coverage, "min_schools": s["min_schools"]}
+               "not_estimated": logger.missed, "register_coverage": coverage, "min_schools": s["min_schools"],
+               "headline": s["headline"]}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
     if fitted:

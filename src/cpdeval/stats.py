@@ -189,3 +189,20 @@ def counts_giving(pct: float | int | str, n: int, ndigits: int = 0) -> list[int]
     width = n // 100 + 2
     lo, hi = max(0, centre - width), min(n, centre + width)
     return [k for k in range(lo, hi + 1) if _half_away(Fraction(100 * k, n), ndigits) == target]
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (missing ones stay missing and do not count).
+
+    Sorted ascending, the i-th smallest of m becomes max over j <= i of min(1, (m - j + 1) p_(j)); the
+    family-wise error rate is then controlled at the nominal level without assuming independence.
+    ``holm([0.01, 0.04, 0.03]) == [0.03, 0.06, 0.06]``.
+    """
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None and p == p]
+    m = len(present)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
