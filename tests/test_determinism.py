@@ -4,8 +4,9 @@ and a run killed part-way, then restarted, ends with exactly what an uninterrupt
 Compared: every file under ``data/derived/<year>/`` (parquet, JSON, PNG figures and their JSON sidecars)
 and every rendered report under ``reports/<year>/``, by SHA-256 of their bytes. One value is allowed to
 differ, the build date, which a run records on purpose: ``built_on`` in ``audit/provenance.json`` and the
-"Built on <date>" line of the reports that print provenance. Both are masked before hashing, so two runs
-either side of midnight still compare equal; nothing else is masked.
+"Built on <date>" line of the reports that print provenance, and the assembled report's title-page date (and
+its Word file's zip times and core properties). They are masked before hashing, so two runs either side of
+midnight still compare equal; nothing else is masked.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ YEAR = "synthetic"
 DERIVED = Path("data/derived") / YEAR
 REPORTS = Path("reports") / YEAR
 BUILT_ON = re.compile(r"Built on \d{4}-\d{2}-\d{2}")
+#: The assembled report's title-page date ("3 December 2026"), the build day as the reader sees it.
+REPORT_DATE = re.compile(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|"
+                         r"November|December) \d{4}\b")
 
 
 def _masked_bytes(path: Path) -> bytes:
@@ -37,7 +41,14 @@ def _masked_bytes(path: Path) -> bytes:
         record.pop("built_on", None)
         return json.dumps(record, sort_keys=True).encode()
     if path.suffix in (".html", ".htm"):
-        return BUILT_ON.sub("Built on <date>", path.read_text(encoding="utf-8")).encode()
+        return REPORT_DATE.sub("<date>", BUILT_ON.sub("Built on <date>", path.read_text(encoding="utf-8"))).encode()
+    if path.suffix == ".docx":       # the entries' bytes (zip times and the core properties carry the build day)
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            return b"".join(name.encode() + (REPORT_DATE.sub("<date>", z.read(name).decode("utf-8")).encode()
+                                             if name.endswith(".xml") else z.read(name))
+                            for name in sorted(z.namelist()) if name != "docProps/core.xml")
     return path.read_bytes()
 
 
