@@ -119,7 +119,7 @@ def test_chapters_join_with_prefixed_labels_working_links_and_lettered_appendice
     settings = ReportSettings(title="R", year="y", reporting_year="2018-19", appendices=["methods"])
     md = build([delivery, operations, methods], settings,
                [Finding("delivery", "Units were delivered.", "tbl-units")], ["A limitation."],
-               root=tmp_path, chapter_order=["delivery", "operations", "methods"])
+               root=tmp_path)
     # numbering runs across chapters; the key finding links its table
     assert md.count("[Table 1](#tbl-delivery-units)") == 2 and "As [Table 2](#tbl-operations-units)" in md
     assert "Units were delivered ([Table 1](#tbl-delivery-units))." in md
@@ -158,7 +158,7 @@ def test_prose_written_by_people_is_placed_where_the_config_says(tmp_path):
         {"file": "interviews.md", "at": "after:delivery", "title": "What schools told us"}])
     parts = [_part("delivery", "Delivery", "# Volume {#sec-volume}\n\nText.\n"),
              _part("impact", "Impact", "# Surveys {#sec-surveys}\n\nMore.\n")]
-    md = build(parts, settings, [], [], root=tmp_path, chapter_order=["delivery", "impact"])
+    md = build(parts, settings, [], [], root=tmp_path)
     assert md.index("We thank the schools.") < md.index("Executive summary")
     assert md.index("Volume") < md.index("What schools told us") < md.index("Heads valued") < md.index("Surveys")
     assert "No finding can be published for this year." in md

@@ -128,7 +128,7 @@ def _prose(settings: ReportSettings, at: str, root: Path) -> str:
 
 
 def build(parts: Sequence[Part], settings: ReportSettings, findings: list, limitations: list[str],
-          *, root: Path, chapter_order: Sequence[str]) -> str:
+          *, root: Path) -> str:
     """The assembled report's markdown (with a YAML header), numbered and with references resolved."""
     from .findings import Finding
 

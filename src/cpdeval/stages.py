@@ -249,7 +249,7 @@ def report(job: Job) -> None:
         limits = limitations(found, inputs, chapters)
     out_dir = Path(job.output.html).parent
     with step(job.logger, f"assembling the report from {len(parts)} chapter(s)"):
-        markdown = build(parts, settings, found, limits, root=Path.cwd(), chapter_order=chapters)
+        markdown = build(parts, settings, found, limits, root=Path.cwd())
         write(markdown, out_dir, formats=["html", "docx"], root=Path.cwd())
         landing_page(out_dir, settings, [(p.name, p.title) for p in parts], ["html", "docx"])
     problems = [f"{Path(f).name}: {t}" for f in (job.output.html, job.output.docx) for t in published_tokens(f)]
