@@ -136,6 +136,10 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
             "headline": str(cfg.get("headline", "did_twfe"))}
 
 
+#: The optional reference tables, as :func:`attainment_tables` names them -> the rule's input (and config) name.
+REFERENCE_INPUTS = {"partnerships": "partnerships", "trained_leaders": "trained_leaders",
+                    "judgements": "strategic_judgements", "registrations": "resource_registrations"}
+
 #: Fewer schools than this in either group of an adjusted comparison (or in a band of use): no estimate.
 MIN_SCHOOLS = 10
 
@@ -691,9 +695,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     rules = s["groups"]
     from .attainment_groups import inputs_lacking
 
-    absent = {name for key, name in (("partnerships", "partnerships"), ("trained_leaders", "trained_leaders"),
-                                     ("judgements", "strategic_judgements"),
-                                     ("registrations", "resource_registrations"))
+    absent = {name for key, name in REFERENCE_INPUTS.items()
               if inputs.get(key) is None or not inputs[key].height}     # not supplied (or supplied empty)
     # a comparison whose groups rest on a reference table this year lacks is left out (not "every school: no")
     lacking = {c["id"]: inputs_lacking([*c["groups"], c["reference"]], rules, absent) for c in s["comparisons"]}
@@ -791,8 +793,7 @@ def run_attainment(job) -> None:
     with step(job.logger, "reading attainment, register, lineage, engagements and reference tables"):
         names = {"attainment_ks4": "attainment", "attainment_ks2": "attainment_ks2", "schools": "schools",
                  "lineage": "lineage", "school_year": "school_year", "engagements": "engagements",
-                 "partnerships": "partnerships", "trained_leaders": "trained_leaders",
-                 "judgements": "strategic_judgements", "registrations": "resource_registrations"}
+                 **REFERENCE_INPUTS}
         data = {k: _read_optional(job_value(inp, v)) for k, v in names.items()}
     with step(job.logger, f"attainment comparisons and estimates for {cfg['outcome_year']}"):
         t = attainment_tables(data, cfg, logger=job.logger)

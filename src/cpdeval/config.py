@@ -32,6 +32,11 @@ ABSENT_WORDS = {"partnerships": "the list of regional partnerships and their lea
                 "census": "the school census (pupil numbers and characteristics)"}
 
 
+def survey_instruments() -> list[str]:
+    """Names of the survey instruments defined in ``schemas/instruments/`` (``scales.yaml`` is not one)."""
+    return sorted(p.stem for p in (SCHEMAS_DIR / "instruments").glob("*.yaml") if p.stem != "scales")
+
+
 class DuplicateKeyError(yaml.constructor.ConstructorError):
     """A key given twice in one YAML mapping."""
 
@@ -213,7 +218,7 @@ def _check_meaning(cfg: dict, problems: list[str], root: Path) -> None:
         if ":" in where and where.split(":", 1)[1] not in chapters:
             problems.append(f"key 'report.prose': '{where}' names a chapter that is not in render.chapters "
                             f"({', '.join(chapters)})")
-    instruments = sorted(p.stem for p in (SCHEMAS_DIR / "instruments").glob("*.yaml") if p.stem != "scales")
+    instruments = survey_instruments()
     for name in (cfg["inputs"].get("surveys") or {}):
         if name not in instruments:
             problems.append(f"key 'inputs.surveys.{name}': no survey instrument '{name}' (the instruments are: "
@@ -425,7 +430,7 @@ class RunConfig:
         inputs = self.data["inputs"]
         out = [{"input": key, "what": ABSENT_WORDS[key]} for key in (*REFERENCE_TABLES, "feedback_coded", "census")
                if not inputs.get(key)]
-        instruments = sorted(p.stem for p in (SCHEMAS_DIR / "instruments").glob("*.yaml") if p.stem != "scales")
+        instruments = survey_instruments()
         out += [{"input": f"surveys.{name}", "what": f"responses to the {name.replace('_', '-')} survey"}
                 for name in instruments if name not in self.survey_files]
         return out

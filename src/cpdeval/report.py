@@ -21,7 +21,6 @@ analysts' quality report).
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import json
 import re
@@ -33,7 +32,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from .render.builtin import (CSS, Seg, _callouts, _figures_and_tables, _Numbers, _pandoc, _resolve_refs, _sections)
+from .render.builtin import (CSS, _pandoc, build_day, format_date, number_and_resolve, segments_from_raw)
 from .display import in_sentence, join_words
 from .render.qmd import mask_code
 
@@ -108,15 +107,6 @@ def chapter_body(part: Part, *, appendix: bool = False, chapters: set[str] | Non
     return head + text
 
 
-def _segments(markdown: str) -> list[Seg]:
-    """Markdown back into segments: verbatim blocks the chapters kept are passed to pandoc untouched."""
-    segs = []
-    for i, piece in enumerate(re.split(r"\x00verbatim\n(.*?)\n\x00end", markdown, flags=re.S)):
-        if piece.strip():
-            segs.append(Seg("verbatim" if i % 2 else "md", piece, [1] * (piece.count("\n") + 1)))
-    return segs
-
-
 def _prose(settings: ReportSettings, at: str, root: Path) -> str:
     out = []
     for p in settings.prose:
@@ -172,31 +162,14 @@ def build(parts: Sequence[Part], settings: ReportSettings, findings: list, limit
     if extra:
         sections.append(extra)
     markdown = "\n\n".join(sections)
-    segs = _segments(markdown)
-    _callouts(segs, "report")
-    nums = _Numbers()
-    nums.secs = _sections(segs, True, "report")
-    nums.figs, nums.tbls = _figures_and_tables(segs, "report", [root])
-    _resolve_refs(segs, nums, "report")
+    segs = segments_from_raw(markdown)
+    number_and_resolve(segs, "report", number_sections=True, search=[root])
     body = "\n\n".join(s.text.strip("\n") for s in segs if s.text.strip())
     meta = {"title": settings.title, "subtitle": settings.subtitle or f"Reporting year {settings.reporting_year}",
             "author": [settings.organisation, *settings.authors] if settings.organisation else settings.authors,
-            "date": settings.date or _today(), "lang": "en-GB", "toc-title": "Contents",
+            "date": settings.date or format_date("today"), "lang": "en-GB", "toc-title": "Contents",
             "version": settings.version}
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=True) + "---\n\n" + body + "\n"
-
-
-def _build_day() -> dt.date:
-    """The day the report is built (``SOURCE_DATE_EPOCH`` fixes it, as for the chapters)."""
-    import os
-
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date() if epoch else dt.date.today()
-
-
-def _today() -> str:
-    day = _build_day()
-    return f"{day.day} {day:%B} {day.year}"
 
 
 #: Extra style of the assembled report: a title page (wide tables scroll inside their own box, as in the chapters).
@@ -229,7 +202,7 @@ def write(markdown: str, out_dir: Path, *, formats: Sequence[str], root: Path) -
             _pandoc(["report_docx.md", "--from", "markdown", "--resource-path", f".:{root}", "--to", "docx",
                      "--reference-doc", str(ref), "--output", "report.docx"], build_dir, "report")
             shutil.move(build_dir / "report.docx", out_dir / "report.docx")
-            written.append(fix_timestamps(out_dir / "report.docx", _build_day()))
+            written.append(fix_timestamps(out_dir / "report.docx", build_day()))
     return written
 
 

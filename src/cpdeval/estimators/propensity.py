@@ -201,6 +201,15 @@ def _k_nearest(query: np.ndarray, s: np.ndarray, order: np.ndarray, k: int, excl
     return np.take_along_axis(ctrl, pick, 1), np.take_along_axis(dist, pick, 1)
 
 
+def _within(s: np.ndarray, centre: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions ``[lo, hi)`` of the sorted scores ``s`` within ``radius`` of each ``centre``, ties included (a
+    small tolerance, since equal distances computed either side of a score can differ in the last bit), and that
+    tolerance."""
+    tol = 1e-12 * np.maximum(1.0, np.abs(centre)) + 1e-15
+    return (np.searchsorted(s, centre - radius - tol, side="left"),
+            np.searchsorted(s, centre + radius + tol, side="right"), tol)
+
+
 def _match_with_replacement(l1, l0, k, cal):
     """Each treated unit's ``k`` nearest controls, and every control tied with the k-th (Abadie and Imbens
     2006: the match set may hold more than ``k``, each weighted 1/M_i), so the result does not depend on the
@@ -208,9 +217,7 @@ def _match_with_replacement(l1, l0, k, cal):
     order, s = _sorted_controls(l0)
     _, dist = _k_nearest(l1, s, order, min(k, l0.size))
     dk = dist[:, -1]                                      # distance of the k-th nearest
-    tol = 1e-12 * np.maximum(1.0, np.abs(l1)) + 1e-15     # equal distances computed either side of a score
-    lo = np.searchsorted(s, l1 - dk - tol, side="left")
-    hi = np.searchsorted(s, l1 + dk + tol, side="right")
+    lo, hi, tol = _within(s, l1, dk)
     ti, tc, td = [], [], []
     for i in np.flatnonzero(dk <= cal):
         cand = order[lo[i]:hi[i]]
@@ -285,10 +292,7 @@ def _control_variance(y0: np.ndarray, l0: np.ndarray, J: int) -> np.ndarray:
     inv[order] = np.arange(n0)
     _, dist = _k_nearest(l0, s, order, J, exclude_self=inv)
     # every fellow control within the J-th distance, ties included (so the row order does not matter)
-    dj = dist[:, -1]
-    tol = 1e-12 * np.maximum(1.0, np.abs(l0)) + 1e-15
-    lo = np.searchsorted(s, l0 - dj - tol, side="left")
-    hi = np.searchsorted(s, l0 + dj + tol, side="right")
+    lo, hi, _ = _within(s, l0, dist[:, -1])
     cum = np.concatenate([[0.0], np.cumsum(y0[order])])
     m = (hi - lo - 1).astype(float)                  # neighbours, self left out
     mean = (cum[hi] - cum[lo] - y0) / m

@@ -63,7 +63,8 @@ from cpdeval.render.qmd import (
     parse_qmd,
 )
 
-__all__ = ["render_builtin", "build_markdown", "pandoc_path", "CSS", "BuiltMarkdown", "OMIT_SECTION"]
+__all__ = ["render_builtin", "build_markdown", "pandoc_path", "CSS", "BuiltMarkdown", "OMIT_SECTION",
+           "number_and_resolve", "raw_markdown", "segments_from_raw", "build_day", "format_date"]
 
 #: Stylesheet embedded in every HTML output.
 CSS = """\
@@ -208,21 +209,22 @@ def _ipython_like_display(*objs):
             print(repr(obj))
 
 
-def _today() -> _dt.date:
+def build_day() -> _dt.date:
+    """The day of the build: today, or the day ``SOURCE_DATE_EPOCH`` fixes (for reproducible outputs)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.strip().isdigit():
         return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc).date()
     return _dt.date.today()
 
 
-def _format_date(value) -> str | None:
+def format_date(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, _dt.datetime):
         value = value.date()
     if isinstance(value, str):
         if value.strip() in ("today", "now", "last-modified"):
-            value = _today()
+            value = build_day()
         else:
             try:
                 value = _dt.date.fromisoformat(value.strip())
@@ -811,6 +813,33 @@ def _doc_options(meta: Mapping[str, Any], fmt: str) -> dict[str, Any]:
     return opts
 
 
+def number_and_resolve(segs: list[Seg], path: str, *, number_sections: bool, search: list[Path]) -> _Numbers:
+    """The post-pass over executed segments: callouts, section numbers, figure and table numbers and captions,
+    then cross-references resolved (a chapter, or the assembled report of several)."""
+    _callouts(segs, path)
+    nums = _Numbers()
+    nums.secs = _sections(segs, number_sections, path)
+    nums.figs, nums.tbls = _figures_and_tables(segs, path, search)
+    _resolve_refs(segs, nums, path)
+    return nums
+
+
+_VERBATIM = re.compile(r"\x00verbatim\n(.*?)\n\x00end", re.S)
+
+
+def raw_markdown(segs: list[Seg]) -> str:
+    """Executed segments as one text, verbatim blocks (code, text output) marked so that
+    :func:`segments_from_raw` gives them back untouched."""
+    return "\n\n".join((s.text if s.kind == "md" else f"\x00verbatim\n{s.text}\n\x00end").strip("\n")
+                        for s in segs if s.text.strip())
+
+
+def segments_from_raw(markdown: str) -> list[Seg]:
+    """The inverse of :func:`raw_markdown` (line numbers are not kept)."""
+    return [Seg("verbatim" if i % 2 else "md", piece, [1] * (piece.count("\n") + 1))
+            for i, piece in enumerate(_VERBATIM.split(markdown)) if piece.strip()]
+
+
 def build_markdown(doc: Document, *, params: Mapping[str, Any] | None, build_dir: Path,
                    resource_dirs: Iterable[str | Path] | None = None) -> BuiltMarkdown:
     """Execute ``doc`` and assemble the pandoc markdown (figures are written under ``build_dir``)."""
@@ -820,15 +849,10 @@ def build_markdown(doc: Document, *, params: Mapping[str, Any] | None, build_dir
         if seg.kind == "md" and seg.cell is not None:
             check_markdown(seg.text, path, seg.lines[0])
     _omit_sections(segs)
-    raw = "\n\n".join((s.text if s.kind == "md" else f"\x00verbatim\n{s.text}\n\x00end")
-                       .strip("\n") for s in segs if s.text.strip())
+    raw = raw_markdown(segs)
     opts = _doc_options(doc.meta, "html")
-    _callouts(segs, path)
-    nums = _Numbers()
-    nums.secs = _sections(segs, bool(opts.get("number-sections")), path)
     search = [build_dir, doc.path.parent] + [Path(d).resolve() for d in (resource_dirs or [])]
-    nums.figs, nums.tbls = _figures_and_tables(segs, path, search)
-    _resolve_refs(segs, nums, path)
+    nums = number_and_resolve(segs, path, number_sections=bool(opts.get("number-sections")), search=search)
     body = "\n\n".join(s.text.strip("\n") for s in segs if s.text.strip())
     meta = doc.meta
     out_meta: dict[str, Any] = {}
@@ -839,7 +863,7 @@ def build_markdown(doc: Document, *, params: Mapping[str, Any] | None, build_dir
     if author:
         names = author if isinstance(author, list) else [author]
         out_meta["author"] = [str(a.get("name", "")) if isinstance(a, dict) else str(a) for a in names]
-    date = _format_date(meta.get("date"))
+    date = format_date(meta.get("date"))
     if date:
         out_meta["date"] = date
     out_meta["lang"] = str(meta.get("lang") or "en-GB")
