@@ -19,6 +19,9 @@ Panel (one row per school and year):
   heterogeneity-robust extended TWFE), errors clustered by school.
 * :func:`event_study`, :func:`event_study_plot`: effects by year relative to first use, pre-trends.
 
+Few clusters or few treated units: :func:`wild_cluster_bootstrap` (used by the regression and dose-response
+below ``few_clusters`` clusters) and :func:`placebo_p_value` (``did_panel(..., placebo_draws=...)``).
+
 Sensitivity: :func:`e_value`, :func:`e_value_from_estimate`, :func:`confounding_table`, :func:`sensitivity_plot`.
 
 What each assumes and how its standard error is computed: ``docs/statistics.md``. statsmodels and scipy are
@@ -29,6 +32,7 @@ from ._core import Estimate, results_frame
 from .panel import EventStudy, did_panel, event_study, event_study_plot
 from .propensity import PropensityScores, balance_table, ipw, overlap_plot, propensity_scores, psm_match
 from .regression import DoseResponse, dose_response, naive_difference, regression_adjusted
+from .small_sample import placebo_p_value, wild_cluster_bootstrap
 from .sensitivity import EValue, bias_factor, confounding_table, e_value, e_value_from_estimate, sensitivity_plot
 
 __all__ = [
@@ -36,5 +40,6 @@ __all__ = [
     "naive_difference", "regression_adjusted", "dose_response", "DoseResponse",
     "PropensityScores", "propensity_scores", "psm_match", "ipw", "balance_table", "overlap_plot",
     "did_panel", "event_study", "EventStudy", "event_study_plot",
+    "wild_cluster_bootstrap", "placebo_p_value",
     "EValue", "e_value", "e_value_from_estimate", "bias_factor", "confounding_table", "sensitivity_plot",
 ]

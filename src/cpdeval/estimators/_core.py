@@ -127,6 +127,21 @@ def make_estimate(method: str, outcome: str, est: float, se: float, *, df: float
                     weights=weights)
 
 
+def with_interval(e: Estimate, lo: float, hi: float, p: float, se_method: str, **diagnostics: Any) -> Estimate:
+    """``e`` with its interval and p-value replaced (by a resampling method, say), the standardised interval to
+    match; the analytic ones are kept in ``diagnostics['analytic']``."""
+    from dataclasses import replace
+
+    sd = e.sd_outcome
+    ok = math.isfinite(sd) and sd > 0
+    diag = dict(e.diagnostics)
+    diag["analytic"] = {"ci_low": e.ci_low, "ci_high": e.ci_high, "p_value": e.p_value, "se_method": e.se_method}
+    diag.update(diagnostics)
+    return replace(e, ci_low=float(lo), ci_high=float(hi), p_value=float(p), se_method=se_method,
+                   smd_ci_low=float(lo / sd) if ok else math.nan, smd_ci_high=float(hi / sd) if ok else math.nan,
+                   diagnostics=diag)
+
+
 # --------------------------------------------------------------------------- columns and rows
 
 def as_frame(df) -> pl.DataFrame:
@@ -270,28 +285,46 @@ def check_rank(X: np.ndarray, names: Sequence[str], what: str) -> None:
 
 # --------------------------------------------------------------------------- periods
 
-_YEAR = re.compile(r"^\s*(\d{4})")
+_YEAR = re.compile(r"^\s*(\d{4})(?:\s*[-/]\s*\d{2,4}|\d{2})?\s*$")     # 2016, 2016-17, 2016/2017, 201617
+_QUARTER = re.compile(r"^\s*(?:[Qq]([1-4])\s*[-/ ]?\s*(\d{4})|(\d{4})\s*[-/ ]?\s*[Qq]([1-4]))\s*$")
 
 
-def period_numbers(series: pl.Series, what: str) -> np.ndarray:
-    """Periods as numbers: numeric columns as they are; labels such as ``2016-17`` by their first year.
+def period_numbers(series: pl.Series, what: str) -> tuple[np.ndarray, str]:
+    """Periods as numbers, and their kind (``"number"``, ``"year"`` or ``"quarter"``).
 
-    Nulls become NaN (for a first-treated column: never treated in the panel).
+    Numeric columns stay as they are; dates give their year; labels such as ``2016-17`` (an academic or
+    financial year) or ``2016`` give the year; quarter labels (``Q42010``, ``2010Q4``, ``2010-Q4``, ``Q4 2010``)
+    give a running quarter number, 4 x year + quarter - 1, so consecutive quarters are one apart. Nulls
+    become NaN (for a first-treated column: never treated in the panel). A column mixing years and
+    quarters, or any other label, is refused with the label named.
     """
     if series.dtype.is_numeric() or series.dtype == pl.Boolean:
-        return series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        return series.cast(pl.Float64).fill_null(float("nan")).to_numpy(), "number"
     if series.dtype in (pl.Date, pl.Datetime):
-        return series.dt.year().cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        return series.dt.year().cast(pl.Float64).fill_null(float("nan")).to_numpy(), "year"
     out = np.full(series.len(), np.nan)
+    kinds: dict[str, str] = {}
     for i, v in enumerate(series.cast(pl.Utf8).to_list()):
-        if v is None or v == "":
+        if v is None or v.strip() == "":
             continue
         m = _YEAR.match(v)
-        if not m:
-            raise ValueError(f"{what}: period {v!r} in column {series.name!r} is neither a number nor a label "
-                             "starting with a four-digit year (such as '2016-17')")
-        out[i] = float(m.group(1))
-    return out
+        if m:
+            out[i] = float(m.group(1))
+            kinds.setdefault("year", v)
+            continue
+        q = _QUARTER.match(v)
+        if q:
+            quarter, year = (q.group(1), q.group(2)) if q.group(1) else (q.group(4), q.group(3))
+            out[i] = 4.0 * int(year) + int(quarter) - 1
+            kinds.setdefault("quarter", v)
+            continue
+        raise ValueError(f"{what}: period {v!r} in column {series.name!r} is not a period this panel can order: "
+                         "give a number, a year label ('2016' or '2016-17') or a quarter label ('Q42010' or "
+                         "'2010Q4')")
+    if len(kinds) > 1:
+        raise ValueError(f"{what}: column {series.name!r} mixes years ({kinds['year']!r}) and quarters "
+                         f"({kinds['quarter']!r}); give every period in one form")
+    return out, next(iter(kinds), "year")
 
 
 # --------------------------------------------------------------------------- cluster-robust OLS (numpy)

@@ -283,6 +283,13 @@ def _match_without_replacement(l1, l0, k, cal):
 def _control_variance(y0: np.ndarray, l0: np.ndarray, J: int) -> np.ndarray:
     """Abadie-Imbens conditional variance of each control: M/(M+1) * (y - mean of its M nearest controls)^2,
     M = J, or more when further controls tie with the J-th nearest."""
+    return _control_residual(y0, l0, J) ** 2
+
+
+def _control_residual(y0: np.ndarray, l0: np.ndarray, J: int) -> np.ndarray:
+    """Each control's outcome less the mean of its nearest fellow controls, scaled by sqrt(M/(M+1)): a signed
+    residual whose square is the Abadie-Imbens conditional variance (not shrunk by an outcome model fitted on
+    few controls)."""
     order, s = _sorted_controls(l0)
     n0 = l0.size
     J = min(J, n0 - 1)
@@ -296,13 +303,13 @@ def _control_variance(y0: np.ndarray, l0: np.ndarray, J: int) -> np.ndarray:
     cum = np.concatenate([[0.0], np.cumsum(y0[order])])
     m = (hi - lo - 1).astype(float)                  # neighbours, self left out
     mean = (cum[hi] - cum[lo] - y0) / m
-    return m / (m + 1) * (y0 - mean) ** 2
+    return np.sqrt(m / (m + 1)) * (y0 - mean)
 
 
 def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] = (),
               categorical: Sequence[str] = (), *, caliper: float | None = 0.2, replace: bool = False, ratio: int = 1,
               scores: PropensityScores | np.ndarray | pl.Series | None = None, bias_adjust: bool = True,
-              variance_matches: int = 2, level: float = 0.95) -> Estimate:
+              variance_matches: int = 2, cluster: str | None = None, level: float = 0.95) -> Estimate:
     """Average effect on the treated by nearest-neighbour matching on the logit of the propensity score.
 
     Each treated row gets its ``ratio`` nearest controls by |difference in logit score|, only those within
@@ -329,10 +336,18 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
     propensity score as known (Abadie and Imbens 2016 give the correction for an estimated score).
     Interval: t with N1 - 1 degrees of freedom. The propensity model is fitted here unless ``scores`` is
     given. ``weights`` on the result: 1 for matched treated rows, K_j for used controls, 0 otherwise.
+
+    With ``cluster`` (schools sharing a local authority share shocks, and uptake clusters by area) the
+    variance is cluster-robust instead. The estimate's error is a sum of unit contributions: for each matched
+    treated row its own part, d_i - tau + sum_j w_ij e_j, and for each used control -K_j e_j, where e_j is the
+    control's outcome less the mean of its nearest fellow controls (the signed residual behind s2_j). They
+    are summed within clusters, V = G/(G-1) * sum_g S_g^2 / N1^2, and the interval uses t with G-1 df. With
+    every unit its own cluster this is the variance above in expectation. With one cluster the unclustered
+    variance is kept and ``se_method`` says so.
     """
     what = "psm_match"
     df = as_frame(df)
-    require_columns(df, [outcome, treated], what)
+    require_columns(df, [outcome, treated, cluster], what)
     if int(ratio) != ratio or ratio < 1:
         raise ValueError(f"{what}: ratio must be a whole number >= 1; got {ratio!r}")
     if caliper is not None and not caliper > 0:
@@ -343,8 +358,8 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
     ps = _scores_for(df, treated, covariates, categorical, scores, what)
     if scores is None:
         refuse_failed_model(ps.converged, ps.warnings, what)
-    keep = complete_rows(df, [outcome, treated] + ((covariates + categorical) if bias_adjust else [])) \
-        & np.isfinite(ps.logit)
+    keep = complete_rows(df, [outcome, treated] + ((covariates + categorical) if bias_adjust else [])
+                         + ([cluster] if cluster else [])) & np.isfinite(ps.logit)
     rows = np.flatnonzero(keep)
     sub = df.filter(pl.Series(keep))
     y = numeric(sub[outcome], what)
@@ -392,6 +407,29 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
         term2 = float((extra * s2).sum())
     term1 = float(((d - tau) ** 2).sum()) * (n1 / (n1 - 1) if n1 > 1 else math.nan)
     se = math.sqrt((term1 + term2) / n1 ** 2)
+    dof = float(n1 - 1)
+    se_method = ("Abadie-Imbens (2006) matching variance, score treated as known" if replace
+                 else "matched-pairs variance (Abadie-Imbens, K_j <= 1), score treated as known")
+    codes, fallback = cluster_codes(sub[cluster] if cluster else None, cluster)
+    n_clusters = None
+    if codes is not None:
+        # treated i: d_i - tau with its controls' noise taken out; control j: -K_j times its noise
+        eps = _control_residual(y0, l0, int(variance_matches))
+        own = d - tau + np.bincount(ti, weights=w_pair * eps[tc], minlength=i1.size)[matched]
+        contrib = np.zeros(int(codes.max()) + 1)
+        np.add.at(contrib, codes[i1[matched]], own)
+        np.add.at(contrib, codes[i0], -K * eps)
+        used = np.unique(np.concatenate([codes[i1[matched]], codes[i0[K > 0]]]))
+        n_clusters = int(used.size)
+        if n_clusters >= 2:
+            se = math.sqrt(n_clusters / (n_clusters - 1) * float((contrib[used] ** 2).sum())) / n1
+            dof = float(n_clusters - 1)
+            se_method = (f"cluster-robust by {cluster} (matched units' contributions summed within clusters), "
+                         "t with G-1 df, score treated as known")
+        else:
+            fallback = f"the matched schools are in one {cluster}, so errors cannot be clustered by it"
+    if fallback:
+        se_method += f" ({fallback})"
     weights = np.zeros(df.height)
     weights[rows[i1[matched]]] = 1.0
     weights[rows[i0]] = K
@@ -407,15 +445,14 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
             "mean_abs_distance_logit": float(dist.mean()), "max_abs_distance_logit": float(dist.max()),
             "ai_control_term_share": term2 / (term1 + term2) if (term1 + term2) > 0 else 0.0,
             "pairs": pairs, "propensity_params": dict(ps.params), "propensity_auc": ps.auc,
-            "propensity_warnings": ps.warnings, "n_dropped_missing": int((~keep).sum())}
+            "propensity_warnings": ps.warnings, "n_dropped_missing": int((~keep).sum()),
+            "cluster": cluster, "n_clusters": n_clusters}
     label = (f"PSM 1:{int(ratio)} nearest neighbour, {'with' if replace else 'without'} replacement"
              + (f", caliper {caliper:g} SD" if caliper is not None else "")
              + (", bias-adjusted" if bias_adjust else ""))
-    return make_estimate(label, outcome, tau, se, df=float(n1 - 1), n_treated=n1, n_control=int(used_c.sum()),
-                         sd_outcome=sample_sd(y0), level=level,
-                         se_method=("Abadie-Imbens (2006) matching variance, score treated as known" if replace
-                                    else "matched-pairs variance (Abadie-Imbens, K_j <= 1), score treated as known"),
-                         diagnostics=diag, weights=weights)
+    return make_estimate(label, outcome, tau, se, df=dof, n_treated=n1, n_control=int(used_c.sum()),
+                         sd_outcome=sample_sd(y0), level=level, se_method=se_method, diagnostics=diag,
+                         weights=weights)
 
 
 # =========================================================================== weighting

@@ -11,7 +11,8 @@ import numpy as np
 import polars as pl
 
 from ._core import (Estimate, as_frame, binary, check_groups, check_rank, cluster_codes, complete_rows, design,
-                    make_estimate, numeric, require_columns, sample_sd)
+                    make_estimate, numeric, require_columns, sample_sd, with_interval)
+from .small_sample import DEFAULT_SEED
 
 __all__ = ["naive_difference", "regression_adjusted", "dose_response", "DoseResponse"]
 
@@ -93,7 +94,8 @@ def _prepare(df, outcome, cols_needed, what):
 
 def regression_adjusted(df: pl.DataFrame, outcome: str, treated: str, controls: Sequence[str] = (),
                         categorical: Sequence[str] = (), cluster: str | None = None, weight: str | None = None, *,
-                        level: float = 0.95, use_t: bool = True) -> Estimate:
+                        level: float = 0.95, use_t: bool = True, few_clusters: int = 0,
+                        bootstrap_draws: int = 9999, seed: int = DEFAULT_SEED) -> Estimate:
     """OLS of ``outcome`` on the treatment indicator, numeric ``controls`` and ``categorical`` dummies.
 
     The estimate is the treatment coefficient. Standard errors are cluster-robust by ``cluster`` (for
@@ -104,6 +106,11 @@ def regression_adjusted(df: pl.DataFrame, outcome: str, treated: str, controls: 
     coded with the first sorted level as reference and named as statsmodels formulas name them
     (``region[T.London]``), so ``diagnostics['params']`` and ``['bse']`` line up with a formula fit.
     Rows with any needed value missing are left out and counted.
+
+    With fewer than ``few_clusters`` clusters (and at least two) CR1 intervals are too narrow even on G-1
+    degrees of freedom (Cameron and Miller 2015): the p-value and interval then come from the restricted wild
+    cluster bootstrap (:func:`cpdeval.estimators.wild_cluster_bootstrap`, ``bootstrap_draws`` draws from
+    ``seed``); the analytic ones stay in ``diagnostics['analytic']`` and ``se_method`` says which is which.
     """
     what = "regression_adjusted"
     controls, categorical = list(controls), list(categorical)
@@ -125,9 +132,26 @@ def regression_adjusted(df: pl.DataFrame, outcome: str, treated: str, controls: 
             "weight": weight, "controls": controls, "categorical": categorical, "cluster_fallback": fallback}
     se_method = (f"cluster-robust by {cluster} (CR1), t with G-1 df" if codes is not None
                  else "HC1 robust" + (f" ({fallback})" if fallback else ""))
-    return make_estimate("regression adjusted" + (" (weighted)" if weight else ""), outcome, est, se, df=dof,
-                         n_treated=n1, n_control=n0, sd_outcome=sample_sd(y[t == 0]), level=level,
-                         se_method=se_method, diagnostics=diag)
+    e = make_estimate("regression adjusted" + (" (weighted)" if weight else ""), outcome, est, se, df=dof,
+                      n_treated=n1, n_control=n0, sd_outcome=sample_sd(y[t == 0]), level=level,
+                      se_method=se_method, diagnostics=diag)
+    return _small_cluster_interval(e, X, y, codes, j, w, few_clusters, bootstrap_draws, seed, level)
+
+
+def _small_cluster_interval(e: Estimate, X, y, codes, column, w, few_clusters, draws, seed, level) -> Estimate:
+    """``e`` with a wild cluster bootstrap p-value and interval when its clusters number fewer than
+    ``few_clusters``; unchanged otherwise."""
+    if codes is None or not few_clusters:
+        return e
+    G = int(len(np.unique(codes)))
+    if G >= few_clusters:
+        return e
+    from .small_sample import wild_cluster_bootstrap
+
+    b = wild_cluster_bootstrap(X, y, codes, column, weights=w, draws=draws, seed=seed, level=level)
+    return with_interval(e, b["ci_low"], b["ci_high"], b["p_value"],
+                         f"wild cluster bootstrap (restricted, {b['kind']} weights, {draws:,} draws; {G} clusters, "
+                         f"fewer than {few_clusters}), CR1-studentised", wild_bootstrap=b)
 
 
 # =========================================================================== dose-response
@@ -170,12 +194,15 @@ def _wald_p(b: np.ndarray, V: np.ndarray, R: np.ndarray, dof: float) -> float:
 def dose_response(df: pl.DataFrame, outcome: str, band: str, controls: Sequence[str] = (),
                   reference_band: Any = None, categorical: Sequence[str] = (), cluster: str | None = None,
                   weight: str | None = None, *, order: Sequence[Any] | None = None, level: float = 0.95,
-                  use_t: bool = True) -> DoseResponse:
+                  use_t: bool = True, few_clusters: int = 0, bootstrap_draws: int = 9999,
+                  seed: int = DEFAULT_SEED) -> DoseResponse:
     """Adjusted differences in ``outcome`` by intensity ``band``, each against ``reference_band``.
 
     One OLS of the outcome on band dummies (reference left out), numeric ``controls`` and ``categorical``
     dummies; cluster-robust errors as in :func:`regression_adjusted`. ``order`` fixes the order of the
-    bands in the output (default: reference first, then the others sorted as text).
+    bands in the output (default: reference first, then the others sorted as text). With fewer than
+    ``few_clusters`` clusters each band's p-value and interval come from the wild cluster bootstrap, as in
+    :func:`regression_adjusted`; the joint Wald tests stay analytic (F on G-1 denominator df).
     """
     what = "dose_response"
     if reference_band is None:
@@ -218,7 +245,7 @@ def dose_response(df: pl.DataFrame, outcome: str, band: str, controls: Sequence[
                           level=level, se_method=(f"cluster-robust by {cluster} (CR1)" if codes is not None
                                                   else "HC1 robust" + (f" ({fallback})" if fallback else "")),
                           diagnostics={"band": lev, "reference_band": ref})
-        ests.append(e)
+        ests.append(_small_cluster_interval(e, X, y, codes, j, w, few_clusters, bootstrap_draws, seed, level))
     kk = len(others)
     R_joint = np.zeros((kk, len(b)))
     R_joint[np.arange(kk), np.arange(1, kk + 1)] = 1
