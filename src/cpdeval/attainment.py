@@ -133,6 +133,7 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
             "dose_response": dose, "top_quartile": top,
             "max_unregistered_share": float(cfg.get("max_unregistered_share", 0.5)),
             "min_schools": int(cfg.get("min_schools", MIN_SCHOOLS)),
+            "small_sample": small_sample_settings(cfg),
             "headline": str(cfg.get("headline", "did_twfe"))}
 
 
@@ -142,6 +143,16 @@ REFERENCE_INPUTS = {"partnerships": "partnerships", "trained_leaders": "trained_
 
 #: Fewer schools than this in either group of an adjusted comparison (or in a band of use): no estimate.
 MIN_SCHOOLS = 10
+
+#: Small-sample inference of the adjusted estimates: the config keys and their defaults (schema: the same).
+SMALL_SAMPLE_DEFAULTS = {"bootstrap_below_clusters": 30, "placebo_below_treated": 30, "bootstrap_draws": 9999,
+                         "placebo_draws": 999}
+
+
+def small_sample_settings(cfg: Mapping[str, Any] | None) -> dict[str, int]:
+    """When the regression gets a wild cluster bootstrap and the DiD a placebo p-value, and with how many draws."""
+    cfg = cfg or {}
+    return {k: int(cfg.get(k, v)) for k, v in SMALL_SAMPLE_DEFAULTS.items()}
 
 #: Above this share of a key stage's schools missing from the register, the run warns (and names the cause).
 UNREGISTERED_WARN = 0.05
@@ -500,13 +511,16 @@ def _safe(log, what, f):
 def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str,
                        measures: Sequence[str] = DEFAULT_MEASURES, *, controls: Sequence[str] = CONTROLS,
                        categorical: Sequence[str] = CATEGORICAL, min_schools: int = MIN_SCHOOLS,
-                       headline: str = "did_twfe", logger=None) -> tuple[pl.DataFrame, dict]:
+                       headline: str = "did_twfe", small_sample: Mapping[str, int] | None = None,
+                       logger=None) -> tuple[pl.DataFrame, dict]:
     """Naive and adjusted user/non-user estimates per measure (one results_frame row each, plus ``measure``
     and ``method_key``), and the fitted objects of the first measure for the balance table and figures.
 
     An estimate resting on fewer than ``min_schools`` schools in either group is not made (it is logged as not
     estimated, with the counts): with a handful of treated schools a cluster-robust or sandwich interval
-    rejects a true null far more often than it says (one treated school: about 78% at 5%).
+    rejects a true null far more often than it says (one treated school: about 78% at 5%). Above that, the
+    small-sample methods of ``small_sample`` (see :func:`estimator_calls`) take over where clusters or treated
+    schools are still few; ``p_placebo`` is the difference-in-differences' randomisation p-value, where made.
     """
     from . import estimators as est
 
@@ -518,18 +532,7 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
     for m in measures:
         if m not in cs.columns:
             continue
-        runs = {
-            "naive_schools": lambda: est.naive_difference(cs, m, "user"),
-            "naive_pupils": lambda: est.naive_difference(cs, m, "user", weight="pupils"),
-            "regression": lambda: est.regression_adjusted(cs, m, "user", list(controls), list(categorical),
-                                                          cluster="la_code"),
-            "psm": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=True),
-            "psm_no_replacement": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=False),
-            # uptake clusters by local authority: the weighting's errors are clustered as the regression's are
-            "ipw_att": lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT", cluster="la_code"),
-            "did_twfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="twfe"),
-            "did_etwfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="etwfe"),
-        }
+        runs = estimator_calls(cs, pan, m, controls=controls, categorical=categorical, small_sample=small_sample)
         results = {}
         for key, f in runs.items():
             r = _safe(logger, f"{key} for {m}", f)
@@ -548,10 +551,44 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
                       .with_columns(measure=pl.lit(m), method_key=pl.Series(keys)))
         if not fitted:
             fitted = {"measure": m, "cross_section": cs, "panel": pan, **results}
-    cols = ["measure", "method_key", "method", "outcome", "estimate", "std_error", "ci_low", "ci_high", "p_value",
-            "n_treated", "n_control", "sd_outcome", "smd", "smd_ci_low", "smd_ci_high", "level", "df", "se_method"]
+        frames[-1] = frames[-1].with_columns(p_placebo=pl.Series(
+            [(results[k].diagnostics.get("placebo") or {}).get("p_value") for k in keys], dtype=pl.Float64))
+    cols = [c for c in ESTIMATES_SCHEMA if c != "p_holm"]
     table = pl.concat(frames).select(cols) if frames else pl.DataFrame(schema=ESTIMATES_SCHEMA)
     return with_holm(table, headline), fitted
+
+
+def estimator_calls(cs: pl.DataFrame, pan: pl.DataFrame, measure: str, *, controls: Sequence[str] = CONTROLS,
+                    categorical: Sequence[str] = CATEGORICAL, small_sample: Mapping[str, int] | None = None) -> dict:
+    """The chapter's estimators for one measure, as calls (method key -> function of no arguments): exactly what
+    the chapter runs, so the coverage simulations in ``benchmarks/`` can run the same calls.
+
+    The regression clusters by local authority, with a wild cluster bootstrap interval below
+    ``bootstrap_below_clusters`` authorities; matching and weighting cluster by local authority too (uptake
+    clusters by area); the panel estimators cluster by school and, below ``placebo_below_treated`` treated
+    schools, add a placebo-in-space p-value.
+    """
+    from . import estimators as est
+
+    ss = small_sample_settings(small_sample)
+    boot = {"few_clusters": ss["bootstrap_below_clusters"], "bootstrap_draws": ss["bootstrap_draws"]}
+    n_treated_panel = pan.filter(pl.col("treated_from").is_not_null())["school_key"].n_unique()
+    placebo = ss["placebo_draws"] if n_treated_panel < ss["placebo_below_treated"] else 0
+    m = measure
+    return {
+        "naive_schools": lambda: est.naive_difference(cs, m, "user"),
+        "naive_pupils": lambda: est.naive_difference(cs, m, "user", weight="pupils"),
+        "regression": lambda: est.regression_adjusted(cs, m, "user", list(controls), list(categorical),
+                                                      cluster="la_code", **boot),
+        "psm": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=True, cluster="la_code"),
+        "psm_no_replacement": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=False,
+                                                    cluster="la_code"),
+        "ipw_att": lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT", cluster="la_code"),
+        "did_twfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="twfe",
+                                          placebo_draws=placebo),
+        "did_etwfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="etwfe",
+                                           placebo_draws=placebo),
+    }
 
 
 def with_holm(estimates: pl.DataFrame, headline: str) -> pl.DataFrame:
@@ -572,7 +609,7 @@ ESTIMATES_SCHEMA = {"measure": pl.Utf8, "method_key": pl.Utf8, "method": pl.Utf8
                     "estimate": pl.Float64, "std_error": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
                     "p_value": pl.Float64, "n_treated": pl.Int64, "n_control": pl.Int64, "sd_outcome": pl.Float64,
                     "smd": pl.Float64, "smd_ci_low": pl.Float64, "smd_ci_high": pl.Float64, "level": pl.Float64,
-                    "df": pl.Float64, "se_method": pl.Utf8, "p_holm": pl.Float64}
+                    "df": pl.Float64, "se_method": pl.Utf8, "p_placebo": pl.Float64, "p_holm": pl.Float64}
 
 
 def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
@@ -597,12 +634,14 @@ def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
 
 
 def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, dose: Mapping[str, Any],
-                        measures: Sequence[str], *, min_schools: int = 0, logger=None) -> pl.DataFrame:
+                        measures: Sequence[str], *, min_schools: int = 0,
+                        small_sample: Mapping[str, int] | None = None, logger=None) -> pl.DataFrame:
     """Adjusted differences of each band of use from the reference band (regression with the chapter's controls,
     errors clustered by local authority), one block of rows per measure; ``joint_p`` (all bands equal the
     reference) and ``equal_p`` (the using bands equal each other) repeat on each row of a block."""
     from . import estimators as est
 
+    ss = small_sample_settings(small_sample)
     schema = {"measure": pl.Utf8, "band": pl.Utf8, "n": pl.Int64, "mean": pl.Float64, "estimate": pl.Float64,
               "std_error": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
               "smd": pl.Float64, "smd_ci_low": pl.Float64, "smd_ci_high": pl.Float64, "is_reference": pl.Boolean,
@@ -622,7 +661,7 @@ def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, 
             continue
         r = _safe(logger, f"dose-response for {m}", lambda: est.dose_response(
             cs, m, "band", CONTROLS, reference_band=dose["reference"], categorical=CATEGORICAL, cluster="la_code",
-            order=bands))
+            order=bands, few_clusters=ss["bootstrap_below_clusters"], bootstrap_draws=ss["bootstrap_draws"]))
         if r is not None:
             # a band of fewer than min_schools schools gets no estimate (a one-school band gave p = 1e-15 on noise)
             small = (pl.col("n") < min_schools) & ~pl.col("is_reference")
@@ -725,9 +764,10 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     groups = user_groups(inputs["school_year"], panel, oy, wy, s["providers"])
     logger = _Missed(logger)      # what could not be estimated, said in the chapter in words
     estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], min_schools=s["min_schools"],
-                                           headline=s["headline"], logger=logger)
+                                           headline=s["headline"], small_sample=s["small_sample"], logger=logger)
     dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
-                               s["dose_response"], s["measures"], min_schools=s["min_schools"], logger=logger)
+                               s["dose_response"], s["measures"], min_schools=s["min_schools"],
+                               small_sample=s["small_sample"], logger=logger)
     bal = _safe(logger, "balance table", lambda: balance(fitted)) if fitted else None
     es = None
     if fitted:
@@ -756,7 +796,9 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                "propensity_auc": None, "pretrend_p": None,
                "adjusted_reason": None if estimates.height else adjusted_reason(cross_section(panel, groups, oy)),
                "not_estimated": logger.missed, "register_coverage": coverage, "min_schools": s["min_schools"],
-               "headline": s["headline"]}
+               "headline": s["headline"],
+               "small_sample": {**s["small_sample"], "n_local_authorities": int(
+                   cross_section(panel, groups, oy)["la_code"].drop_nulls().n_unique())}}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
     if fitted:
