@@ -1,0 +1,35 @@
+"""The chapter's intervals in a small seeded version of ``benchmarks/coverage.py`` (the full run is in
+docs/statistics.md): every interval the chapter prints covers its estimator's target in most samples under
+clustered uptake, heterogeneous effects and few clusters."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def coverage():
+    spec = importlib.util.spec_from_file_location("coverage_sim", ROOT / "benchmarks" / "coverage.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_one_sample_runs_the_chapters_calls_with_local_authority_clusters(coverage):
+    rows = coverage.replicate("few_clusters", 7)
+    by_key = {r["key"]: r for r in rows}
+    assert set(by_key) == {"naive_schools", "naive_pupils", "regression", "psm", "psm_no_replacement", "ipw_att",
+                           "did_twfe", "did_etwfe"}
+    assert by_key["regression"]["method"].startswith("wild cluster bootstrap")   # 20 authorities: fewer than 30
+    for key in ("psm", "psm_no_replacement", "ipw_att"):
+        assert "clustered by la_code" in by_key[key]["method"] or "cluster-robust by la_code" in by_key[key]["method"]
+
+
+@pytest.mark.slow
+def test_small_coverage_run(coverage):
+    table = coverage.run(40, ("clustered", "heterogeneous"), seed=2)
+    low = table.filter(table["coverage"] < 0.85)
+    assert low.height == 0, coverage.markdown(low)
