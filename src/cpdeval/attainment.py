@@ -765,7 +765,8 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     logger = _Missed(logger)      # what could not be estimated, said in the chapter in words
     estimates, fitted = adjusted_estimates(panel, groups, oy, s["measures"], min_schools=s["min_schools"],
                                            headline=s["headline"], small_sample=s["small_sample"], logger=logger)
-    dose = dose_response_table(cross_section(panel, groups, oy), membership.filter(pl.col("key_stage") == "ks4"),
+    cs = cross_section(panel, groups, oy)
+    dose = dose_response_table(cs, membership.filter(pl.col("key_stage") == "ks4"),
                                s["dose_response"], s["measures"], min_schools=s["min_schools"],
                                small_sample=s["small_sample"], logger=logger)
     bal = _safe(logger, "balance table", lambda: balance(fitted)) if fitted else None
@@ -794,11 +795,10 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                "group_rules": {g: r.describe({k: v.label for k, v in rules.items()}) for g, r in rules.items()},
                "sensitivity_method": head_ev[0] if head_ev else None,
                "propensity_auc": None, "pretrend_p": None,
-               "adjusted_reason": None if estimates.height else adjusted_reason(cross_section(panel, groups, oy)),
+               "adjusted_reason": None if estimates.height else adjusted_reason(cs),
                "not_estimated": logger.missed, "register_coverage": coverage, "min_schools": s["min_schools"],
                "headline": s["headline"],
-               "small_sample": {**s["small_sample"], "n_local_authorities": int(
-                   cross_section(panel, groups, oy)["la_code"].drop_nulls().n_unique())}}
+               "small_sample": {**s["small_sample"], "n_local_authorities": int(cs["la_code"].drop_nulls().n_unique())}}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
     if fitted:

@@ -76,7 +76,8 @@ def wild_cluster_bootstrap(X: np.ndarray, y: np.ndarray, groups: np.ndarray, col
         np.add.at(out, g, M)
         return out
 
-    se_hat = math.sqrt(cr1 * float((cluster_sum(X * u[:, None]) @ a) @ (cluster_sum(X * u[:, None]) @ a)))
+    score = cluster_sum(X * u[:, None]) @ a
+    se_hat = math.sqrt(cr1 * float(score @ score))
     # restricted residuals: u(tau0) = ua - tau0 * ub (y - tau0 x_j and x_j, each on the other columns)
     others = np.delete(X, column, axis=1)
     proj = np.linalg.lstsq(others, np.column_stack([y, X[:, column]]), rcond=None)[0]
