@@ -208,3 +208,86 @@ def test_clustered_matching_widens_the_interval_under_clustered_uptake_and_names
     one = est.psm_match(df.with_columns(la=pl.lit(1)), "y", "t", ["x"], replace=True, cluster="la")
     assert one.std_error == a.std_error and "cannot be clustered" in one.se_method
 
+
+
+# --------------------------------------------------------------------------- naive differences and weighting, few clusters
+
+def _areas(seed=4, G=10, n=300):
+    rng = np.random.default_rng(seed)
+    la = rng.integers(0, G, n)
+    x = rng.normal(size=n) + 0.4 * (la < 4)
+    t = (rng.random(n) < 1 / (1 + np.exp(-(x - 0.3)))).astype(int)
+    y = 2 + 0.8 * x + 0.5 * t + rng.normal(size=G)[la] + rng.normal(size=n)
+    return pl.DataFrame({"y": y, "t": t, "x": x, "la": la, "pupils": rng.integers(50, 250, n)})
+
+
+def test_clustered_naive_difference_is_the_cluster_robust_regression_on_the_indicator_alone():
+    import statsmodels.api as sm
+
+    df = _areas()
+    for weight in (None, "pupils"):
+        plain = est.naive_difference(df, "y", "t", weight=weight)
+        r = est.naive_difference(df, "y", "t", weight=weight, cluster="la")
+        X = sm.add_constant(df["t"].to_numpy().astype(float))
+        model = (sm.WLS(df["y"].to_numpy(), X, weights=df["pupils"].to_numpy()) if weight
+                 else sm.OLS(df["y"].to_numpy(), X))
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": df["la"].to_numpy()}, use_t=True)
+        assert r.estimate == pytest.approx(plain.estimate, abs=1e-12) == pytest.approx(fit.params[1], abs=1e-12)
+        assert r.std_error == pytest.approx(fit.bse[1], rel=1e-10) and r.df == 9
+        assert r.ci_low == pytest.approx(fit.conf_int()[1, 0], rel=1e-10)
+        assert "cluster-robust by la" in r.se_method and "Welch" in plain.se_method
+    one = est.naive_difference(df.with_columns(la=pl.lit(1)), "y", "t", cluster="la")
+    assert one.std_error == est.naive_difference(df, "y", "t").std_error and "cannot be clustered" in one.se_method
+
+
+def test_naive_difference_and_weighting_use_the_bootstrap_below_the_cluster_threshold():
+    from cpdeval.estimators.small_sample import wild_cluster_bootstrap
+
+    df = _areas()
+    nv = est.naive_difference(df, "y", "t", cluster="la", few_clusters=30, bootstrap_draws=999)
+    assert "wild cluster bootstrap" in nv.se_method and nv.ci_low != nv.diagnostics["analytic"]["ci_low"]
+    w = est.ipw(df, "y", "t", ["x"], cluster="la")
+    wb = est.ipw(df, "y", "t", ["x"], cluster="la", few_clusters=30, bootstrap_draws=999)
+    assert (wb.estimate, wb.std_error) == (w.estimate, w.std_error)
+    assert "wild cluster bootstrap" in wb.se_method and wb.diagnostics["analytic"]["se_method"] == w.se_method
+    # the bootstrap is of the weighted regression on the indicator, whose coefficient is the IPW estimate
+    t = df["t"].to_numpy().astype(float)
+    b = wild_cluster_bootstrap(np.column_stack([np.ones(df.height), t]), df["y"].to_numpy(), df["la"].to_numpy(),
+                               1, weights=w.weights, draws=999)
+    assert b["estimate"] == pytest.approx(w.estimate, abs=1e-10)
+    assert (wb.ci_low, wb.ci_high, wb.p_value) == (b["ci_low"], b["ci_high"], b["p_value"])
+    assert est.ipw(df, "y", "t", ["x"], cluster="la", few_clusters=10) == w       # 10 clusters is not fewer
+
+
+def test_adjusted_estimates_are_refused_when_users_sit_in_too_few_authorities():
+    from cpdeval.attainment import estimator_calls
+
+    df = _areas(G=8)
+    rng = np.random.default_rng(0)
+    cs = df.with_columns(user=pl.when(pl.col("la") < 2).then(pl.col("t")).otherwise(0),
+                         la_code=pl.col("la").cast(pl.Utf8), z=pl.Series(rng.normal(size=df.height)))
+    pan = pl.DataFrame({"school_key": [1], "year": [2018], "treated_from": [None], "y": [0.0]})
+    calls = estimator_calls(cs, pan, "y", controls=["x"], categorical=[])
+    with pytest.raises(ValueError, match="users are in 2 of 8 local authorities, fewer than 3"):
+        calls["regression"]()
+    for key in ("psm", "psm_no_replacement", "ipw_att"):
+        with pytest.raises(ValueError, match="cannot be told apart"):
+            calls[key]()
+    assert "wild cluster bootstrap" in calls["naive_schools"]().se_method      # descriptive: still made
+    # users in three authorities, or a year from one authority (nothing to cluster), are estimated
+    three = cs.with_columns(user=pl.when(pl.col("la") < 3).then(pl.col("t")).otherwise(0))
+    assert estimator_calls(three, pan, "y", controls=["x"], categorical=[])["regression"]().n_treated > 0
+    one = cs.with_columns(la_code=pl.lit("E1"))
+    assert estimator_calls(one, pan, "y", controls=["x"], categorical=[])["regression"]().n_treated > 0
+    off = estimator_calls(cs, pan, "y", controls=["x"], categorical=[], small_sample={"min_user_authorities": 0})
+    assert off["regression"]().n_treated > 0
+
+
+def test_small_sample_defaults_are_the_config_schema_defaults():
+    import yaml
+
+    from cpdeval.attainment import SMALL_SAMPLE_DEFAULTS
+    from cpdeval.config import SCHEMAS_DIR
+
+    props = yaml.safe_load((SCHEMAS_DIR / "config.schema.yaml").read_text())["properties"]["attainment"]["properties"]
+    assert {k: props[k]["default"] for k in SMALL_SAMPLE_DEFAULTS} == SMALL_SAMPLE_DEFAULTS

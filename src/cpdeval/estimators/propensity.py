@@ -25,6 +25,7 @@ import polars as pl
 
 from ._core import (Estimate, as_frame, binary, categories, check_groups, check_rank, cluster_codes, complete_rows,
                     design, make_estimate, numeric, require_columns, sample_sd)
+from .small_sample import DEFAULT_SEED, bootstrap_if_few_clusters
 
 __all__ = ["PropensityScores", "propensity_scores", "psm_match", "ipw", "balance_table", "overlap_plot"]
 
@@ -459,7 +460,8 @@ def psm_match(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence
 
 def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] = (),
         categorical: Sequence[str] = (), *, estimand: str = "ATT", trim: tuple[float, float] | None | str = "auto",
-        cluster: str | None = None, scores: np.ndarray | pl.Series | None = None, level: float = 0.95) -> Estimate:
+        cluster: str | None = None, scores: np.ndarray | pl.Series | None = None, level: float = 0.95,
+        few_clusters: int = 0, bootstrap_draws: int = 9999, seed: int = DEFAULT_SEED) -> Estimate:
     """Inverse-probability-weighted difference in means (normalised, Hajek weights).
 
     ``estimand="ATT"``: treated rows weight 1, controls e/(1-e) (the controls are reweighted to look like
@@ -475,7 +477,11 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
     model and the two weighted means (Lunceford and Davidian 2004), which accounts for estimating the score;
     normal interval. With ``cluster`` (e.g. the local authority) the estimating functions are summed within
     clusters before the outer product (cluster-robust sandwich, factor G/(G-1)) and the interval uses t with
-    G-1 degrees of freedom, as :func:`regression_adjusted` does. With ``scores`` (known probabilities, one
+    G-1 degrees of freedom, as :func:`regression_adjusted` does. Below ``few_clusters`` clusters that interval
+    is too narrow (with 20 authorities and users in 2-5 of them it covered 86% in simulation): the p-value and
+    interval then come from the wild cluster bootstrap of the weighted regression of the outcome on the
+    treatment indicator, whose coefficient is this estimate (the weights held at their estimated values).
+    With ``scores`` (known probabilities, one
     per row) no model is fitted and the sandwich covers the weighted means only. ``weights`` on the result
     are the row weights (0 for dropped rows).
     """
@@ -601,9 +607,11 @@ def ipw(df: pl.DataFrame, outcome: str, treated: str, covariates: Sequence[str] 
     elif fallback:
         se_method += f" ({fallback})"
     label = f"IPW ({estimand}" + (f", scores trimmed to {trim[0]:g}-{trim[1]:g}" if trim is not None else "") + ")"
-    return make_estimate(label, outcome, tau, se, df=dof, n_treated=int((t == 1).sum()),
-                         n_control=int((t == 0).sum()), sd_outcome=sd_ref, level=level, se_method=se_method,
-                         diagnostics=diag, weights=weights)
+    out = make_estimate(label, outcome, tau, se, df=dof, n_treated=int((t == 1).sum()),
+                        n_control=int((t == 0).sum()), sd_outcome=sd_ref, level=level, se_method=se_method,
+                        diagnostics=diag, weights=weights)
+    return bootstrap_if_few_clusters(out, np.column_stack([np.ones(n), t.astype(float)]), y, gcodes, 1, w,
+                                     few_clusters, bootstrap_draws, seed, level)
 
 
 # =========================================================================== balance

@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 
 from ._core import (Estimate, as_frame, binary, check_groups, check_rank, cluster_codes, complete_rows, design,
-                    make_estimate, numeric, require_columns, sample_sd, with_interval)
-from .small_sample import DEFAULT_SEED
+                    make_estimate, numeric, require_columns, sample_sd)
+from .small_sample import DEFAULT_SEED, bootstrap_if_few_clusters
 
 __all__ = ["naive_difference", "regression_adjusted", "dose_response", "DoseResponse"]
 
@@ -35,19 +35,24 @@ def _weighted_mean_var(y: np.ndarray, w: np.ndarray | None) -> tuple[float, floa
 
 
 def naive_difference(df: pl.DataFrame, outcome: str, treated: str, weight: str | None = None, *,
-                     level: float = 0.95) -> Estimate:
-    """Unadjusted difference in mean ``outcome`` between treated and control rows, with a Welch interval.
+                     cluster: str | None = None, level: float = 0.95, few_clusters: int = 0,
+                     bootstrap_draws: int = 9999, seed: int = DEFAULT_SEED) -> Estimate:
+    """Unadjusted difference in mean ``outcome`` between treated and control rows.
 
     Without ``weight`` each school counts once (mean of schools); with ``weight`` (e.g. pupils) the means are
-    weighted (pupil-pooled). The standard error treats schools as the sampling units: Welch's
-    sqrt(v1 + v0) with each group's variance of the mean (see :func:`_weighted_mean_var`), and the
-    interval uses a t distribution with Welch-Satterthwaite degrees of freedom. Rows with a missing
-    outcome, treatment or weight are left out (counted in ``diagnostics['n_dropped_missing']``).
+    weighted (pupil-pooled). Without ``cluster`` the standard error treats schools as the sampling units:
+    Welch's sqrt(v1 + v0) with each group's variance of the mean (see :func:`_weighted_mean_var`), and the
+    interval uses a t distribution with Welch-Satterthwaite degrees of freedom. With ``cluster`` (e.g. the
+    local authority: schools in one area share more than the programme) the difference is the coefficient of
+    a regression of the outcome on the treatment indicator alone (weighted by ``weight``), which is the same
+    number, with CR1 cluster-robust errors and t on G-1 df; below ``few_clusters`` clusters the p-value and
+    interval come from the wild cluster bootstrap, as in :func:`regression_adjusted`. Rows with a missing
+    outcome, treatment, weight or cluster are left out (counted in ``diagnostics['n_dropped_missing']``).
     """
     df = as_frame(df)
     what = "naive_difference"
-    require_columns(df, [outcome, treated, weight], what)
-    keep = complete_rows(df, [outcome, treated] + ([weight] if weight else []))
+    require_columns(df, [outcome, treated, weight, cluster], what)
+    keep = complete_rows(df, [c for c in (outcome, treated, weight, cluster) if c is not None])
     sub = df.filter(pl.Series(keep))
     y = numeric(sub[outcome], what)
     t = binary(sub[treated], what)
@@ -60,14 +65,24 @@ def naive_difference(df: pl.DataFrame, outcome: str, treated: str, weight: str |
     m1, v1 = _weighted_mean_var(y[t == 1], None if w is None else w[t == 1])
     m0, v0 = _weighted_mean_var(y[t == 0], None if w is None else w[t == 0])
     est = m1 - m0
-    se = math.sqrt(v1 + v0)
-    dof = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1)) if (v1 + v0) > 0 else math.inf
+    codes, fallback = cluster_codes(sub[cluster] if cluster else None, cluster)
     diag = {"mean_treated": m1, "mean_control": m0, "weighted": weight is not None, "weight": weight,
-            "n_dropped_missing": int((~keep).sum())}
-    return make_estimate("naive difference" + (" (weighted)" if weight else ""), outcome, est, se, df=dof,
-                         n_treated=n1, n_control=n0, sd_outcome=sample_sd(y[t == 0]), level=level,
-                         se_method="Welch (schools as units" + (", linearised weighted means)" if weight else ")"),
-                         diagnostics=diag)
+            "n_dropped_missing": int((~keep).sum()), "cluster": cluster, "cluster_fallback": fallback,
+            "n_clusters": int(np.unique(codes).size) if codes is not None else None}
+    label = "naive difference" + (" (weighted)" if weight else "")
+    if codes is None:
+        se = math.sqrt(v1 + v0)
+        dof = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1)) if (v1 + v0) > 0 else math.inf
+        se_method = ("Welch (schools as units" + (", linearised weighted means)" if weight else ")")
+                     + (f" ({fallback})" if fallback else ""))
+        return make_estimate(label, outcome, est, se, df=dof, n_treated=n1, n_control=n0,
+                             sd_outcome=sample_sd(y[t == 0]), level=level, se_method=se_method, diagnostics=diag)
+    X = np.column_stack([np.ones_like(y), t.astype(float)])
+    res, dof = _fit(y, X, ["Intercept", treated], codes, w, True)
+    e = make_estimate(label, outcome, est, float(res.bse[1]), df=dof, n_treated=n1, n_control=n0,
+                      sd_outcome=sample_sd(y[t == 0]), level=level,
+                      se_method=f"cluster-robust by {cluster} (CR1), t with G-1 df", diagnostics=diag)
+    return bootstrap_if_few_clusters(e, X, y, codes, 1, w, few_clusters, bootstrap_draws, seed, level)
 
 
 # =========================================================================== regression
@@ -135,23 +150,7 @@ def regression_adjusted(df: pl.DataFrame, outcome: str, treated: str, controls: 
     e = make_estimate("regression adjusted" + (" (weighted)" if weight else ""), outcome, est, se, df=dof,
                       n_treated=n1, n_control=n0, sd_outcome=sample_sd(y[t == 0]), level=level,
                       se_method=se_method, diagnostics=diag)
-    return _small_cluster_interval(e, X, y, codes, j, w, few_clusters, bootstrap_draws, seed, level)
-
-
-def _small_cluster_interval(e: Estimate, X, y, codes, column, w, few_clusters, draws, seed, level) -> Estimate:
-    """``e`` with a wild cluster bootstrap p-value and interval when its clusters number fewer than
-    ``few_clusters``; unchanged otherwise."""
-    if codes is None or not few_clusters:
-        return e
-    G = int(len(np.unique(codes)))
-    if G >= few_clusters:
-        return e
-    from .small_sample import wild_cluster_bootstrap
-
-    b = wild_cluster_bootstrap(X, y, codes, column, weights=w, draws=draws, seed=seed, level=level)
-    return with_interval(e, b["ci_low"], b["ci_high"], b["p_value"],
-                         f"wild cluster bootstrap (restricted, {b['kind']} weights, {draws:,} draws; {G} clusters, "
-                         f"fewer than {few_clusters}), CR1-studentised", wild_bootstrap=b)
+    return bootstrap_if_few_clusters(e, X, y, codes, j, w, few_clusters, bootstrap_draws, seed, level)
 
 
 # =========================================================================== dose-response
@@ -245,7 +244,7 @@ def dose_response(df: pl.DataFrame, outcome: str, band: str, controls: Sequence[
                           level=level, se_method=(f"cluster-robust by {cluster} (CR1)" if codes is not None
                                                   else "HC1 robust" + (f" ({fallback})" if fallback else "")),
                           diagnostics={"band": lev, "reference_band": ref})
-        ests.append(_small_cluster_interval(e, X, y, codes, j, w, few_clusters, bootstrap_draws, seed, level))
+        ests.append(bootstrap_if_few_clusters(e, X, y, codes, j, w, few_clusters, bootstrap_draws, seed, level))
     kk = len(others)
     R_joint = np.zeros((kk, len(b)))
     R_joint[np.arange(kk), np.arange(1, kk + 1)] = 1

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["wild_cluster_bootstrap", "placebo_p_value", "WEBB_BELOW", "DEFAULT_SEED"]
+__all__ = ["wild_cluster_bootstrap", "placebo_p_value", "bootstrap_if_few_clusters", "WEBB_BELOW", "DEFAULT_SEED"]
 
 #: fewer clusters than this: Webb's six-point weights instead of Rademacher's two
 WEBB_BELOW = 12
@@ -123,6 +123,25 @@ def wild_cluster_bootstrap(X: np.ndarray, y: np.ndarray, groups: np.ndarray, col
 
     return {"p_value": p_at(0.0), "ci_low": end(-1), "ci_high": end(+1), "draws": int(draws), "kind": kind,
             "n_clusters": G, "se_cr1": se_hat, "estimate": b_hat}
+
+
+def bootstrap_if_few_clusters(e, X, y, codes, column: int, weights, few_clusters: int, draws: int, seed: int,
+                              level: float):
+    """The estimate ``e`` (fitted as coefficient ``column`` of a regression of ``y`` on ``X``, weighted by
+    ``weights``) with its p-value and interval from :func:`wild_cluster_bootstrap` when its clusters (``codes``)
+    number fewer than ``few_clusters``; ``e`` unchanged when there is no clustering or enough clusters. The
+    analytic answer stays in ``diagnostics['analytic']`` and ``se_method`` names the bootstrap."""
+    if codes is None or not few_clusters:
+        return e
+    G = int(len(np.unique(codes)))
+    if G >= few_clusters:
+        return e
+    from ._core import with_interval
+
+    b = wild_cluster_bootstrap(X, y, codes, column, weights=weights, draws=draws, seed=seed, level=level)
+    return with_interval(e, b["ci_low"], b["ci_high"], b["p_value"],
+                         f"wild cluster bootstrap (restricted, {b['kind']} weights, {draws:,} draws; {G} clusters, "
+                         f"fewer than {few_clusters}), CR1-studentised", wild_bootstrap=b)
 
 
 def placebo_p_value(estimate_for: Callable[[np.ndarray], float], first_treated: np.ndarray, *, draws: int = 999,
