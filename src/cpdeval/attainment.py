@@ -146,11 +146,12 @@ MIN_SCHOOLS = 10
 
 #: Small-sample inference of the adjusted estimates: the config keys and their defaults (schema: the same).
 SMALL_SAMPLE_DEFAULTS = {"bootstrap_below_clusters": 30, "placebo_below_treated": 30, "bootstrap_draws": 9999,
-                         "placebo_draws": 999}
+                         "placebo_draws": 999, "min_user_authorities": 3}
 
 
 def small_sample_settings(cfg: Mapping[str, Any] | None) -> dict[str, int]:
-    """When the regression gets a wild cluster bootstrap and the DiD a placebo p-value, and with how many draws."""
+    """When the LA-clustered estimates get a wild cluster bootstrap (or are refused), when the DiD gets a placebo
+    p-value, and with how many draws."""
     cfg = cfg or {}
     return {k: int(cfg.get(k, v)) for k, v in SMALL_SAMPLE_DEFAULTS.items()}
 
@@ -563,9 +564,10 @@ def estimator_calls(cs: pl.DataFrame, pan: pl.DataFrame, measure: str, *, contro
     """The chapter's estimators for one measure, as calls (method key -> function of no arguments): exactly what
     the chapter runs, so the coverage simulations in ``benchmarks/`` can run the same calls.
 
-    The regression clusters by local authority, with a wild cluster bootstrap interval below
-    ``bootstrap_below_clusters`` authorities; matching and weighting cluster by local authority too (uptake
-    clusters by area); the panel estimators cluster by school and, below ``placebo_below_treated`` treated
+    The naive differences, the regression and weighting cluster by local authority, with a wild cluster
+    bootstrap interval below ``bootstrap_below_clusters`` authorities; matching clusters by local authority too
+    (uptake clusters by area). With users in fewer than ``min_user_authorities`` authorities the adjusted
+    cross-sectional calls raise (refused, with the reason) instead of estimating; the panel estimators cluster by school and, below ``placebo_below_treated`` treated
     schools, add a placebo-in-space p-value.
     """
     from . import estimators as est
@@ -575,20 +577,46 @@ def estimator_calls(cs: pl.DataFrame, pan: pl.DataFrame, measure: str, *, contro
     n_treated_panel = pan.filter(pl.col("treated_from").is_not_null())["school_key"].n_unique()
     placebo = ss["placebo_draws"] if n_treated_panel < ss["placebo_below_treated"] else 0
     m = measure
+    few_areas = _few_user_authorities(cs, m, ss["min_user_authorities"])
+
+    def by_area(call):
+        """An adjusted cross-sectional call, refused when users sit in too few authorities to separate the
+        programme from the authority (the naive differences stay: they describe, with a wide interval)."""
+        def run():
+            if few_areas:
+                raise ValueError(few_areas)
+            return call()
+        return run
+
     return {
-        "naive_schools": lambda: est.naive_difference(cs, m, "user"),
-        "naive_pupils": lambda: est.naive_difference(cs, m, "user", weight="pupils"),
-        "regression": lambda: est.regression_adjusted(cs, m, "user", list(controls), list(categorical),
-                                                      cluster="la_code", **boot),
-        "psm": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=True, cluster="la_code"),
-        "psm_no_replacement": lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=False,
-                                                    cluster="la_code"),
-        "ipw_att": lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT", cluster="la_code"),
+        "naive_schools": lambda: est.naive_difference(cs, m, "user", cluster="la_code", **boot),
+        "naive_pupils": lambda: est.naive_difference(cs, m, "user", weight="pupils", cluster="la_code", **boot),
+        "regression": by_area(lambda: est.regression_adjusted(cs, m, "user", list(controls), list(categorical),
+                                                              cluster="la_code", **boot)),
+        "psm": by_area(lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=True, cluster="la_code")),
+        "psm_no_replacement": by_area(lambda: est.psm_match(cs, m, "user", PS_COVARIATES, replace=False,
+                                                            cluster="la_code")),
+        "ipw_att": by_area(lambda: est.ipw(cs, m, "user", PS_COVARIATES, estimand="ATT", cluster="la_code",
+                                           **boot)),
         "did_twfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="twfe",
                                           placebo_draws=placebo),
         "did_etwfe": lambda: est.did_panel(pan, m, "school_key", "year", "treated_from", method="etwfe",
                                            placebo_draws=placebo),
     }
+
+
+def _few_user_authorities(cs: pl.DataFrame, measure: str, minimum: int) -> str | None:
+    """Why the LA-clustered adjusted estimates cannot be made (users with a result in fewer than ``minimum``
+    local authorities, of two or more), or ``None``. With users in one or two authorities any interval that
+    clusters by authority is either far too narrow (the analytic ones cover about 75%) or uninformative (the
+    bootstrap's is some 30 points wide); a year from one authority is not clustered at all and passes."""
+    rows = cs.filter(pl.col(measure).is_not_null() & pl.col("la_code").is_not_null())
+    n_all = rows["la_code"].n_unique()
+    n_users = rows.filter(pl.col("user") == 1)["la_code"].n_unique()
+    if n_all < 2 or n_users >= minimum:
+        return None
+    return (f"users are in {n_users} of {n_all} local authorities, fewer than {minimum}: the programme cannot be "
+            "told apart from the authorities")
 
 
 def with_holm(estimates: pl.DataFrame, headline: str) -> pl.DataFrame:
