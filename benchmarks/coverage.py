@@ -8,7 +8,8 @@ interval covers the estimator's own target in that sample:
   a constant effect, the effect itself);
 * matching: the mean effect of the treated schools it matched; weighting: the mean effect of all users;
 * TWFE: its coefficient on the noise-free panel; extended TWFE: the mean effect over treated school-years;
-* naive differences: the difference in expected outcomes between users and non-users (they are descriptive).
+* naive differences: the population difference in expected outcomes between users and non-users (they
+  describe the population, not this sample's covariates; pooled over 1,000 further draws of the design).
 
 Designs (all with an LA effect on the outcome and selection into use on prior attainment, FSM, size,
 urban and Ofsted):
@@ -17,8 +18,10 @@ a. ``current``: 1,000 schools in 60 LAs, uptake independent across schools, effe
 b. ``clustered``: as (a) but uptake clusters by LA (an LA propensity shift, SD 1 on the logit, independent
    of the LA's outcome effect: no confounding, only correlated errors).
 c. ``heterogeneous``: as (b) with an effect that grows with prior attainment (2.0 + 1.5 per SD).
-d. ``few_clusters``: 600 schools in 20 LAs, users only in 2 to 5 of them: the regression's interval comes
-   from the wild cluster bootstrap (fewer than 30 LAs), the others use t with G-1 df.
+d. ``few_clusters``: 600 schools in 20 LAs, users only in 2 to 5 of them: the naive differences', the
+   regression's and the weighting's intervals come from the wild cluster bootstrap (fewer than 30 LAs);
+   matching uses t with G-1 df. With users in only 2 LAs the chapter refuses the adjusted cross-sectional
+   estimates (fewer than ``min_user_authorities``, 3): those replications count under "refused".
 e. ``few_treated``: a panel of 400 schools of which 12 are users: the DiD's placebo (randomisation) test
    of the true effect, beside the analytic interval.
 
@@ -30,6 +33,7 @@ runs a small version (``tests/test_coverage.py``). Everything is seeded.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -92,7 +96,21 @@ def draw(design: str, rng: np.random.Generator) -> dict:
         region=pl.Series([f"R{c % 9}" for c in la]), type_group=pl.Series(rng.choice(["academy", "la"], n)),
         pupils=pl.Series(np.round(np.exp(logp)).astype(np.int64)), tau=pl.Series(tau))
     return {"cs": cs, "pan": pan.with_columns(tau=pl.Series(tau[rows_u]), treated_now=pl.Series(treated_now)),
-            "tau": tau, "user": user, "la": la}
+            "tau": tau, "user": user, "la": la, "design": design}
+
+
+@functools.cache
+def population_naive_target(design: str, key: str, draws: int = 1000) -> float:
+    """Expected outcome of users less that of non-users in the design's population (means of schools, or
+    pupil-weighted): each group's weighted sum of noise-free outcomes and its weight, pooled over ``draws``
+    samples drawn from seeds no replication uses."""
+    sums = np.zeros(4)
+    for i in range(draws):
+        cs = draw(design, np.random.default_rng(9_000_000 + i))["cs"]
+        w = cs["pupils"].to_numpy().astype(float) if key == "naive_pupils" else np.ones(cs.height)
+        m, u = cs["y_mean"].to_numpy(), cs["user"].to_numpy() == 1
+        sums += [(w[u] * m[u]).sum(), w[u].sum(), (w[~u] * m[~u]).sum(), w[~u].sum()]
+    return float(sums[0] / sums[1] - sums[2] / sums[3])
 
 
 def targets(key: str, r, s: dict) -> float:
@@ -101,10 +119,7 @@ def targets(key: str, r, s: dict) -> float:
 
     cs, pan = s["cs"], s["pan"]
     if key.startswith("naive"):
-        # expected outcomes of users less non-users (means of schools, or pupil-weighted)
-        w = cs["pupils"].to_numpy().astype(float) if key == "naive_pupils" else np.ones(cs.height)
-        m, u = cs["y_mean"].to_numpy(), s["user"]
-        return float((w[u] * m[u]).sum() / w[u].sum() - (w[~u] * m[~u]).sum() / w[~u].sum())
+        return population_naive_target(s["design"], key)
     if key == "regression":
         from cpdeval.attainment import CATEGORICAL, CONTROLS
 
@@ -162,7 +177,11 @@ def summarise(rows: list[dict]) -> pl.DataFrame:
     if "placebo_covered" in df.columns:
         aggs.append(pl.col("placebo_covered").mean().alias("placebo_coverage"))
     out = df.group_by("design", "key", maintain_order=True).agg(aggs)
-    return out.with_columns(mc_error=(pl.col("coverage") * (1 - pl.col("coverage")) / pl.col("reps")).sqrt())
+    refused = pl.DataFrame([{"design": r["design"], "key": r["key"]} for r in rows if "refused" in r],
+                           schema={"design": pl.Utf8, "key": pl.Utf8}).group_by("design", "key").agg(
+        pl.len().cast(pl.Int64).alias("refused"))
+    return (out.join(refused, on=["design", "key"], how="left").with_columns(pl.col("refused").fill_null(0))
+            .with_columns(mc_error=(pl.col("coverage") * (1 - pl.col("coverage")) / pl.col("reps")).sqrt()))
 
 
 def run(reps: int, designs=DESIGNS, seed: int = 1, progress=None) -> pl.DataFrame:
@@ -177,14 +196,14 @@ def run(reps: int, designs=DESIGNS, seed: int = 1, progress=None) -> pl.DataFram
 
 
 def markdown(table: pl.DataFrame) -> str:
-    lines = ["| design | estimator | coverage (± MC error) | bias | SD of estimates | mean SE |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| design | estimator | coverage (± MC error) | bias | SD of estimates | mean SE | refused |",
+             "|---|---|---|---|---|---|---|"]
     for r in table.iter_rows(named=True):
         cov = f"{100 * r['coverage']:.1f}% (± {100 * r['mc_error']:.1f})"
         if r.get("placebo_coverage") is not None and not math.isnan(r["placebo_coverage"]):
             cov += f"; placebo test {100 * r['placebo_coverage']:.1f}%"
         lines.append(f"| {r['design']} | {r['key']} | {cov} | {r['bias']:.2f} | {r['sd_estimate']:.2f} | "
-                     f"{r['mean_se']:.2f} |")
+                     f"{r['mean_se']:.2f} | {r['refused']} |")
     return "\n".join(lines)
 
 

@@ -23,9 +23,23 @@ def test_one_sample_runs_the_chapters_calls_with_local_authority_clusters(covera
     by_key = {r["key"]: r for r in rows}
     assert set(by_key) == {"naive_schools", "naive_pupils", "regression", "psm", "psm_no_replacement", "ipw_att",
                            "did_twfe", "did_etwfe"}
-    assert by_key["regression"]["method"].startswith("wild cluster bootstrap")   # 20 authorities: fewer than 30
-    for key in ("psm", "psm_no_replacement", "ipw_att"):
-        assert "clustered by la_code" in by_key[key]["method"] or "cluster-robust by la_code" in by_key[key]["method"]
+    for key in ("naive_schools", "naive_pupils", "regression", "ipw_att"):     # 20 authorities: fewer than 30
+        assert by_key[key]["method"].startswith("wild cluster bootstrap"), key
+    for key in ("psm", "psm_no_replacement"):
+        assert "cluster-robust by la_code" in by_key[key]["method"]
+
+
+def test_users_in_two_authorities_refuse_the_adjusted_cross_section_and_the_summary_counts_it(coverage):
+    import numpy as np
+
+    seed = next(i for i in range(100) if len(set(
+        (s := coverage.draw("few_clusters", np.random.default_rng(i)))["la"][s["user"]])) == 2)
+    rows = coverage.replicate("few_clusters", seed)
+    refused = {r["key"] for r in rows if "refused" in r}
+    assert refused == {"regression", "psm", "psm_no_replacement", "ipw_att"}
+    assert all("users are in 2 of 20 local authorities" in r["refused"] for r in rows if "refused" in r)
+    table = coverage.summarise(rows + coverage.replicate("few_clusters", seed + 1))
+    assert table.filter(table["key"] == "regression")["refused"].item() >= 1
 
 
 @pytest.mark.slow
