@@ -4,7 +4,7 @@ Snakemake injects a ``snakemake`` object (input, output, params, log, rule). Thi
 stage function of the same name in :mod:`cpdeval.stages` (or to the function a rule names in its
 ``stage`` param, ``"module:function"``, for stages that live beside their analysis module), logs to the rule's log file and to the terminal,
 and turns a :class:`~cpdeval.errors.CpdevalError` into one readable message and exit status 1 instead of a
-traceback. The rules therefore stay declarative: input, output, params, log and this script.
+traceback; any other exception is logged with its traceback (file and terminal) and exits 1. The rules therefore stay declarative: input, output, params, log and this script.
 """
 
 import sys
@@ -38,6 +38,12 @@ def main(smk) -> int:
         func(stages.Job.from_snakemake(smk, logger))
     except CpdevalError as exc:
         logger.error("%s", exc)
+        return 1
+    except Exception:
+        # an unexpected failure: the traceback goes to the rule's log as well as the terminal, so the log
+        # Snakemake points to says what happened
+        logger.exception("%s failed unexpectedly (a fault in cpdeval, not in the data: please report it)",
+                         smk.rule)
         return 1
     return 0
 
