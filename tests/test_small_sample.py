@@ -291,3 +291,21 @@ def test_small_sample_defaults_are_the_config_schema_defaults():
 
     props = yaml.safe_load((SCHEMAS_DIR / "config.schema.yaml").read_text())["properties"]["attainment"]["properties"]
     assert {k: props[k]["default"] for k in SMALL_SAMPLE_DEFAULTS} == SMALL_SAMPLE_DEFAULTS
+
+
+def test_the_chapter_learns_how_many_users_matching_left_out():
+    from cpdeval.attainment import unmatched_users
+
+    rng = np.random.default_rng(8)
+    n = 300
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-3 * x))).astype(int)        # strong selection: some users unmatched
+    df = pl.DataFrame({"y": x + rng.normal(size=n), "t": t, "x": x})
+    fitted = {"psm": est.psm_match(df, "y", "t", ["x"], replace=True, caliper=0.05),
+              "psm_no_replacement": est.psm_match(df, "y", "t", ["x"], replace=False)}
+    out = unmatched_users(fitted)
+    for key, r in fitted.items():
+        assert out[key]["users"] == int(t.sum())
+        assert out[key]["unmatched"] == int(t.sum()) - r.n_treated
+    assert out["psm_no_replacement"]["unmatched"] > 0
+    assert unmatched_users({"regression": fitted["psm"]}) == {}

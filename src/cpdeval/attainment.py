@@ -619,6 +619,18 @@ def _few_user_authorities(cs: pl.DataFrame, measure: str, minimum: int) -> str |
             "told apart from the authorities")
 
 
+def unmatched_users(fitted: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """For each matching estimate of the first measure: users with no non-user within the caliper, of all users
+    (matching then estimates the effect on the matched users only, and the chapter says how many that leaves)."""
+    out = {}
+    for key in ("psm", "psm_no_replacement"):
+        r = fitted.get(key)
+        if r is not None and "n_unmatched_caliper" in r.diagnostics:
+            n = int(r.diagnostics["n_unmatched_caliper"])
+            out[key] = {"unmatched": n, "users": int(r.n_treated) + n}
+    return out
+
+
 def with_holm(estimates: pl.DataFrame, headline: str) -> pl.DataFrame:
     """``p_holm``: Holm-adjusted p-values over the family of secondary results (every adjusted estimate of every
     measure except the headline estimator chosen in advance; naive differences are descriptive and left out)."""
@@ -826,7 +838,8 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                "adjusted_reason": None if estimates.height else adjusted_reason(cs),
                "not_estimated": logger.missed, "register_coverage": coverage, "min_schools": s["min_schools"],
                "headline": s["headline"],
-               "small_sample": {**s["small_sample"], "n_local_authorities": int(cs["la_code"].drop_nulls().n_unique())}}
+               "small_sample": {**s["small_sample"], "n_local_authorities": int(cs["la_code"].drop_nulls().n_unique())},
+               "unmatched_users": unmatched_users(fitted)}
     if es is not None:
         summary["pretrend_p"] = getattr(es, "pretrend_p", None)
     if fitted:
