@@ -3,7 +3,7 @@
 # the figures in attainment_figures.py; the groups and comparisons are config (attainment.definitions).
 
 ATTAINMENT = f"{DERIVED}/attainment"
-ATTAINMENT_DEFINITIONS = RUN.data.get("attainment", {}).get("definitions", "config/attainment_groups.yaml")
+ATTAINMENT_DEFINITIONS = RUN.data["attainment"]["definitions"]
 ATTAINMENT_COMPARISONS = [c["id"] for c in load_yaml(ATTAINMENT_DEFINITIONS).get("comparisons") or []]
 
 
@@ -45,7 +45,7 @@ rule attainment_analysis:
     params:
         stage="cpdeval.attainment:run_attainment",
         years=RUN.data["years"],
-        attainment=RUN.data.get("attainment", {}),
+        attainment=RUN.data["attainment"],
         disclosure_min_count=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/attainment_analysis.log",

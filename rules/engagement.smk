@@ -21,7 +21,7 @@ rule engagement:
     params:
         stage="cpdeval.engagement:run_engagement",
         years=RUN.data["years"],
-        regular_use=RUN.data["thresholds"].get("regular_use", {"min_years": 2, "of_last": 3}),
+        regular_use=RUN.data["thresholds"]["regular_use"],
     log:
         f"logs/{RUN.year}/engagement.log",
     benchmark:

@@ -13,7 +13,7 @@ rule link:
         unmatched=f"{DERIVED}/link/unmatched_bookings.parquet",
         match_rates=f"{DERIVED}/link/match_rates.parquet",
     params:
-        min_confidence=RUN.data["thresholds"].get("match_min_confidence", 0.85),
+        min_confidence=RUN.data["thresholds"]["match_min_confidence"],
         years=RUN.data["years"],
     log:
         f"logs/{RUN.year}/link.log",

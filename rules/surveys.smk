@@ -27,7 +27,7 @@ rule survey_analysis:
     params:
         stage="cpdeval.surveys:run_surveys",
         disclosure_min_count=RUN.disclosure_min_count,
-        fy_start_month=RUN.data["years"].get("financial_year_start_month", 4),
+        fy_start_month=RUN.data["years"]["financial_year_start_month"],
         year=RUN.year,
         figure_subgroups=["role", "phase", "provider"],   # small multiples drawn (tables cover every subgroup)
         instruments_dir="schemas/instruments",

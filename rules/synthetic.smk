@@ -12,6 +12,7 @@ if RUN.is_synthetic:
             size=RUN.data["synthetic"]["size"],
             seed=RUN.data["synthetic"]["seed"],
             years=RUN.data["years"],
+            targeted=RUN.data["targeted"],
         log:
             f"logs/{RUN.year}/synthesise.log",
         benchmark:

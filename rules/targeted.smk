@@ -4,7 +4,7 @@
 
 TARGETED = f"{DERIVED}/targeted"
 TARGETED_CFG = RUN.data["inputs"].get("targeted") or {}
-TARGETED_SETTINGS = RUN.data.get("targeted") or {}
+TARGETED_SETTINGS = RUN.data["targeted"]
 # inputs.targeted key -> table (contract schemas/<table>.yaml)
 TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_ofsted", "maturity": "targeted_maturity",
                    "self_assessment": "targeted_self_assessment", "case_outcomes": "targeted_case_outcomes",
@@ -59,8 +59,8 @@ rule targeted_analysis:
         fig_maturity=f"{TARGETED}/figures/maturity_change.png",
     params:
         stage="cpdeval.targeted:run_analysis",
-        min_days=TARGETED_SETTINGS.get("min_days_after_start", 365),
-        unit_bands=TARGETED_SETTINGS.get("unit_bands", [10, 20]),
+        min_days=TARGETED_SETTINGS["min_days_after_start"],
+        unit_bands=TARGETED_SETTINGS["unit_bands"],
         disclosure_min_count=RUN.disclosure_min_count,
         allow_names=RUN.data["render"].get("allow_names", False),
     log:

@@ -116,7 +116,8 @@ def test_chapters_join_with_prefixed_labels_working_links_and_lettered_appendice
     assert "#tbl-delivery-units" in body and "@tbl-delivery-units" in body
     assert "](#sec-operations-funnel)" in body                  # a link to another chapter points inside
     assert "impact.html" not in body and "the Impact chapter" in body   # no such chapter: words only
-    settings = ReportSettings(title="R", year="y", reporting_year="2018-19", appendices=["methods"])
+    settings = ReportSettings(title="R", year="y", reporting_year="2018-19", organisation="Team", version="1.0",
+                              appendices=["methods"])
     md = build([delivery, operations, methods], settings,
                [Finding("delivery", "Units were delivered.", "tbl-units")], ["A limitation."],
                root=tmp_path)
@@ -153,7 +154,7 @@ def test_word_tables_give_every_word_its_room_and_go_landscape_when_they_must():
 def test_prose_written_by_people_is_placed_where_the_config_says(tmp_path):
     (tmp_path / "fore.md").write_text("We thank the schools.\n", encoding="utf-8")
     (tmp_path / "interviews.md").write_text("Heads valued the networks.\n", encoding="utf-8")
-    settings = ReportSettings(title="R", year="y", reporting_year="2018-19", prose=[
+    settings = ReportSettings(title="R", year="y", reporting_year="2018-19", organisation="Team", version="1.0", prose=[
         {"file": "fore.md", "at": "foreword"},
         {"file": "interviews.md", "at": "after:delivery", "title": "What schools told us"}])
     parts = [_part("delivery", "Delivery", "# Volume {#sec-volume}\n\nText.\n"),

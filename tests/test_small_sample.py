@@ -283,16 +283,6 @@ def test_adjusted_estimates_are_refused_when_users_sit_in_too_few_authorities():
     assert off["regression"]().n_treated > 0
 
 
-def test_small_sample_defaults_are_the_config_schema_defaults():
-    import yaml
-
-    from cpdeval.attainment import SMALL_SAMPLE_DEFAULTS
-    from cpdeval.config import SCHEMAS_DIR
-
-    props = yaml.safe_load((SCHEMAS_DIR / "config.schema.yaml").read_text())["properties"]["attainment"]["properties"]
-    assert {k: props[k]["default"] for k in SMALL_SAMPLE_DEFAULTS} == SMALL_SAMPLE_DEFAULTS
-
-
 def test_the_chapter_learns_how_many_users_matching_left_out():
     from cpdeval.attainment import unmatched_users
 

@@ -37,11 +37,14 @@ import numpy as np
 import polars as pl
 
 from .attainment_groups import DEFAULT_PROVIDERS, group_counts, group_membership, parse_group_rules, window_metrics
+from .config import schema_default, section_defaults
 from .errors import ConfigError
-from .jobio import job_value, write_table
+from .jobio import job_required, job_value, write_table
 
-DEFAULT_MEASURES = ["pct_ebacc_2sci", "pct_5em", "sci_va"]
-DEFAULT_PRIMARY_MEASURES = ["pct_sci_ta_exp", "read_progress", "mat_progress"]
+DEFAULT_MEASURES = schema_default("attainment.measures")
+DEFAULT_PRIMARY_MEASURES = schema_default("attainment.primary_measures")
+WINDOW_YEARS = schema_default("attainment.window_years")
+HEADLINE = schema_default("attainment.headline")
 MEASURE_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (% of pupils)",
                  "pct_5em": "5+ good GCSEs incl. English and maths (% of pupils)",
                  "sci_va": "Science value added (score)",
@@ -72,7 +75,7 @@ def _fy_label(start: int) -> str:
     return f"{start}-{str(start + 1)[-2:]}"
 
 
-def window_financial_years(outcome_year: str, window_years: int = 3) -> list[str]:
+def window_financial_years(outcome_year: str, window_years: int = WINDOW_YEARS) -> list[str]:
     """Financial years of the window for an outcome academic year (see the module docstring)."""
     y0 = _fy_start(outcome_year)
     return [_fy_label(s) for s in range(y0 - window_years + 1, y0 + 1)]
@@ -112,7 +115,7 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
              definitions: Mapping[str, Any] | None = None) -> dict:
     """The ``attainment:`` config section with its defaults filled in, and the groups and comparisons of the
     definitions file (parsed and checked; none when ``definitions`` is not given)."""
-    cfg = dict(cfg or {})
+    cfg = {**section_defaults("attainment"), **(cfg or {})}
     years = sorted(attainment_years)
     defs = dict(definitions or {})
     rules = parse_group_rules(defs.get("groups") or {})
@@ -125,16 +128,16 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
     if top and top.get("group") not in rules:
         raise ConfigError(f"attainment top_quartile.group: no group named {top.get('group')!r}")
     return {"outcome_year": cfg.get("outcome_year") or years[-1],
-            "window_years": int(cfg.get("window_years", 3)),
-            "measures": list(cfg.get("measures") or DEFAULT_MEASURES),
-            "primary_measures": list(cfg.get("primary_measures") or DEFAULT_PRIMARY_MEASURES),
-            "providers": list(cfg.get("providers") or DEFAULT_PROVIDERS),
+            "window_years": int(cfg["window_years"]),
+            "measures": list(cfg["measures"]),
+            "primary_measures": list(cfg["primary_measures"]),
+            "providers": list(cfg["providers"]),
             "groups": rules, "comparisons": check_comparisons(defs.get("comparisons") or [], rules),
             "dose_response": dose, "top_quartile": top,
-            "max_unregistered_share": float(cfg.get("max_unregistered_share", 0.5)),
-            "min_schools": int(cfg.get("min_schools", MIN_SCHOOLS)),
+            "max_unregistered_share": float(cfg["max_unregistered_share"]),
+            "min_schools": int(cfg["min_schools"]),
             "small_sample": small_sample_settings(cfg),
-            "headline": str(cfg.get("headline", "did_twfe"))}
+            "headline": str(cfg["headline"])}
 
 
 #: The optional reference tables, as :func:`attainment_tables` names them -> the rule's input (and config) name.
@@ -142,18 +145,18 @@ REFERENCE_INPUTS = {"partnerships": "partnerships", "trained_leaders": "trained_
                     "judgements": "strategic_judgements", "registrations": "resource_registrations"}
 
 #: Fewer schools than this in either group of an adjusted comparison (or in a band of use): no estimate.
-MIN_SCHOOLS = 10
+MIN_SCHOOLS = schema_default("attainment.min_schools")
 
-#: Small-sample inference of the adjusted estimates: the config keys and their defaults (schema: the same).
-SMALL_SAMPLE_DEFAULTS = {"bootstrap_below_clusters": 30, "placebo_below_treated": 30, "bootstrap_draws": 9999,
-                         "placebo_draws": 999, "min_user_authorities": 3}
+#: The config keys of the adjusted estimates' small-sample inference (their defaults are in the config schema).
+SMALL_SAMPLE_KEYS = ("bootstrap_below_clusters", "placebo_below_treated", "bootstrap_draws", "placebo_draws",
+                     "min_user_authorities")
 
 
 def small_sample_settings(cfg: Mapping[str, Any] | None) -> dict[str, int]:
     """When the LA-clustered estimates get a wild cluster bootstrap (or are refused), when the DiD gets a placebo
-    p-value, and with how many draws."""
-    cfg = cfg or {}
-    return {k: int(cfg.get(k, v)) for k, v in SMALL_SAMPLE_DEFAULTS.items()}
+    p-value, and with how many draws: ``cfg``'s values, the config schema's defaults for the rest."""
+    cfg = {**section_defaults("attainment"), **(cfg or {})}
+    return {k: int(cfg[k]) for k in SMALL_SAMPLE_KEYS}
 
 #: Above this share of a key stage's schools missing from the register, the run warns (and names the cause).
 UNREGISTERED_WARN = 0.05
@@ -307,7 +310,7 @@ def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
 # --------------------------------------------------------------------------- users and first use
 
 def user_groups(school_year: pl.DataFrame, schools: pl.DataFrame | Sequence[int], outcome_year: str,
-                window_years: int = 3, providers: Sequence[str] = DEFAULT_PROVIDERS) -> pl.DataFrame:
+                window_years: int = WINDOW_YEARS, providers: Sequence[str] = DEFAULT_PROVIDERS) -> pl.DataFrame:
     """Provider group, user flag and first use of each school for the window before ``outcome_year``.
 
     ``schools``: the school keys to classify (a frame with ``school_key`` or a list). Group: ``both`` (units
@@ -378,7 +381,7 @@ def consistent_series(panel: pl.DataFrame, measure: str, first_year: int, last_y
             .filter(pl.col("n") == span)["school_key"].sort())
 
 
-def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: str, window_years: int = 3,
+def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: str, window_years: int = WINDOW_YEARS,
                    measures: Sequence[str] = DEFAULT_MEASURES, *, order: Sequence[str] = GROUPS,
                    reference: str = "none") -> pl.DataFrame:
     """Level in the outcome year and change over the window, by group and over all of them ("all"), per measure.
@@ -512,7 +515,7 @@ def _safe(log, what, f):
 def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str,
                        measures: Sequence[str] = DEFAULT_MEASURES, *, controls: Sequence[str] = CONTROLS,
                        categorical: Sequence[str] = CATEGORICAL, min_schools: int = MIN_SCHOOLS,
-                       headline: str = "did_twfe", small_sample: Mapping[str, int] | None = None,
+                       headline: str = HEADLINE, small_sample: Mapping[str, int] | None = None,
                        logger=None) -> tuple[pl.DataFrame, dict]:
     """Naive and adjusted user/non-user estimates per measure (one results_frame row each, plus ``measure``
     and ``method_key``), and the fitted objects of the first measure for the balance table and figures.
@@ -674,7 +677,7 @@ def balance(fitted: Mapping[str, Any], controls: Sequence[str] = PS_COVARIATES,
 
 
 def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, dose: Mapping[str, Any],
-                        measures: Sequence[str], *, min_schools: int = 0,
+                        measures: Sequence[str], *, min_schools: int = MIN_SCHOOLS,
                         small_sample: Mapping[str, int] | None = None, logger=None) -> pl.DataFrame:
     """Adjusted differences of each band of use from the reference band (regression with the chapter's controls,
     errors clustered by local authority), one block of rows per measure; ``joint_p`` (all bands equal the
@@ -886,4 +889,4 @@ def run_attainment(job) -> None:
                                           encoding="utf-8")
     with step(job.logger, "drawing figures"):
         figs.draw_all(t, cfg, {k: job_value(out, k) for k in out.keys()},
-                      threshold=int(job_value(p, "disclosure_min_count")))
+                      threshold=int(job_required(p, "disclosure_min_count")))

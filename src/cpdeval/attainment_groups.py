@@ -44,6 +44,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from .config import schema_default
 from .errors import ConfigError
 from .display import join_words
 
@@ -74,7 +75,7 @@ def _condition_words(metric: str, op: str, v: float) -> str:
             if metric == "years_active" else f"at least 1 {name.rstrip('s') if name.endswith('s') else name}"
     return {"min": f"at least {v:g} {name}", "max": f"at most {v:g} {name}",
             "gt": f"more than {v:g} {name}", "lt": f"fewer than {v:g} {name}"}[op]
-DEFAULT_PROVIDERS = ("national", "regional")
+DEFAULT_PROVIDERS = tuple(schema_default("attainment.providers"))
 
 
 # --------------------------------------------------------------------------- rules

@@ -7,14 +7,23 @@ unless the config says otherwise.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import polars as pl
+
+from .config import schema_default
+
+#: The first month of the financial year and of each term when the config does not say (the config schema's
+#: defaults: April, the UK government's year; autumn from September, spring January, summer April).
+FY_START_MONTH: int = schema_default("years.financial_year_start_month")
+TERMS = MappingProxyType(schema_default("years.terms"))
 
 
 def _year_label(start: pl.Expr) -> pl.Expr:
     return start.cast(pl.Utf8) + pl.lit("-") + ((start + 1) % 100).cast(pl.Utf8).str.zfill(2)
 
 
-def financial_year_expr(date_col: str, start_month: int = 4) -> pl.Expr:
+def financial_year_expr(date_col: str, start_month: int = FY_START_MONTH) -> pl.Expr:
     """Financial year label ("2018-19") of a date column, for years starting in ``start_month``."""
     d = pl.col(date_col)
     start = pl.when(d.dt.month() >= start_month).then(d.dt.year()).otherwise(d.dt.year() - 1)
@@ -31,7 +40,7 @@ def term_expr(date_col: str, terms: dict[str, int] | None = None) -> pl.Expr:
 
     ``terms`` maps term name to its first month, e.g. ``{"autumn": 9, "spring": 1, "summer": 4}``.
     """
-    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    terms = terms or TERMS
     month = pl.col(date_col).dt.month()
     ordered = sorted(terms.items(), key=lambda kv: kv[1])  # by first month within the calendar year
     # months before the first term's start belong to the last term of the previous calendar year
@@ -53,7 +62,7 @@ def label_start(label: str) -> int:
     return int(str(label)[:4])
 
 
-def financial_year_bounds(label: str, start_month: int = 4):
+def financial_year_bounds(label: str, start_month: int = FY_START_MONTH):
     """First and last day of a financial year: ``("2015-16", 4)`` -> (2015-04-01, 2016-03-31)."""
     import datetime as dt
 
@@ -69,7 +78,7 @@ def last_years(label: str, n: int) -> list[str]:
 
 def term_of_month(month: int, terms: dict[str, int] | None = None) -> str:
     """Term a calendar month falls in (the scalar form of :func:`term_expr`)."""
-    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    terms = terms or TERMS
     ordered = sorted(terms.items(), key=lambda kv: kv[1])
     name = ordered[-1][0]
     for term, first_month in ordered:
@@ -78,7 +87,7 @@ def term_of_month(month: int, terms: dict[str, int] | None = None) -> str:
     return name
 
 
-def terms_in_year(terms: dict[str, int] | None = None, start_month: int = 4) -> list[str]:
+def terms_in_year(terms: dict[str, int] | None = None, start_month: int = FY_START_MONTH) -> list[str]:
     """Terms in the order they occur within a year starting in ``start_month``.
 
     With the default terms and April-March financial years: ``["summer", "autumn", "spring"]`` (summer
@@ -92,7 +101,7 @@ def terms_in_year(terms: dict[str, int] | None = None, start_month: int = 4) -> 
     return out
 
 
-def term_index_expr(date_col: str, terms: dict[str, int] | None = None, start_month: int = 4) -> pl.Expr:
+def term_index_expr(date_col: str, terms: dict[str, int] | None = None, start_month: int = FY_START_MONTH) -> pl.Expr:
     """Position (1, 2, 3 ...) of a date's term within its financial year (order of :func:`terms_in_year`)."""
     order = terms_in_year(terms, start_month)
     expr = pl.lit(None, dtype=pl.Int32)
@@ -108,7 +117,7 @@ def term_label_expr(date_col: str, terms: dict[str, int] | None = None) -> pl.Ex
     A date in a month before its term's first month (a term that runs over the new year) belongs to the
     term that started the previous calendar year.
     """
-    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    terms = terms or TERMS
     d = pl.col(date_col)
     t = term_expr(date_col, terms)
     first = pl.lit(None, dtype=pl.Int32)
@@ -118,12 +127,12 @@ def term_label_expr(date_col: str, terms: dict[str, int] | None = None) -> pl.Ex
     return t + pl.lit(" ") + year.cast(pl.Utf8)
 
 
-def term_label(year: str, term: str, terms: dict[str, int] | None = None, start_month: int = 4) -> str:
+def term_label(year: str, term: str, terms: dict[str, int] | None = None, start_month: int = FY_START_MONTH) -> str:
     """Label of a term of a financial year: ``("2013-14", "spring")`` -> ``"spring 2014"``.
 
     The term's calendar year is the year's first calendar year when the term starts on or after the
     year's first month, else the next one.
     """
-    terms = terms or {"autumn": 9, "spring": 1, "summer": 4}
+    terms = terms or TERMS
     start = label_start(year)
     return f"{term} {start if terms[term] >= start_month else start + 1}"

@@ -79,7 +79,12 @@ def table_title(name: str) -> str:
 
 
 def threshold(params: Mapping[str, Any]) -> int:
-    return int(params.get("disclosure_min_count", 5))
+    """The disclosure threshold the pipeline passed (``thresholds.disclosure_min_count``: no default here)."""
+    value = params["disclosure_min_count"]
+    if value is None:
+        raise ValueError("the chapter was given no disclosure threshold: render it through the pipeline, which "
+                         "passes thresholds.disclosure_min_count from the config")
+    return int(value)
 
 
 def provenance_text(params: Mapping[str, Any]) -> str:

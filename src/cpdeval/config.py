@@ -8,6 +8,7 @@ which years, where outputs go) so that no rule or module re-derives them.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from dataclasses import dataclass
@@ -87,13 +88,13 @@ def _key_path(parts) -> str:
 
 
 def validate_config(cfg: dict, source: str = "configuration", root: str | Path | None = None) -> dict:
-    """Check ``cfg`` against the config schema, then for meaning (windows the years cannot fill, terms that
+    """Check ``cfg`` against the config schema, fill in the schema's defaults (in place: the config is then
+    complete, and no module restates a default), then check for meaning (windows the years cannot fill, terms that
     collapse, unknown chapters or survey instruments, path templates); raise :class:`ConfigError` naming every
     bad key. ``root`` is the project folder (its ``reports/`` holds the chapters)."""
     import jsonschema
 
-    schema = load_yaml(SCHEMAS_DIR / "config.schema.yaml")
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(_schema())
     problems = []
     for err in sorted(validator.iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
         where = _key_path(err.absolute_path)
@@ -108,11 +109,43 @@ def validate_config(cfg: dict, source: str = "configuration", root: str | Path |
         else:
             problems.append(f"key '{where}': {err.message}")
     _check_years(cfg, problems)
-    if not problems:   # the checks of meaning assume the types are right
+    if not problems:   # the checks of meaning assume the types are right, and read the defaults filled in
+        apply_defaults(cfg)
         _check_meaning(cfg, problems, Path(root) if root else PROJECT_ROOT)
     if problems:
         raise ConfigError(f"{source} is not valid:\n  - " + "\n  - ".join(problems))
     return cfg
+
+
+@functools.cache
+def _schema() -> dict:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with (SCHEMAS_DIR / "config.schema.yaml").open(encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader)  # noqa: S506 (a safe loader)
+
+
+def schema_default(key: str):
+    """The default the config schema gives ``key`` (dotted, e.g. ``"attainment.min_schools"``): the one place a
+    default is written. Library functions take theirs from here, so a call outside the pipeline (a test, a
+    notebook) behaves as a run whose config leaves the key out."""
+    import copy
+
+    node = _schema()
+    for part in key.split("."):
+        node = (node.get("properties") or {}).get(part)
+        if node is None:
+            raise KeyError(f"config schema has no key {key!r}")
+    if "default" not in node:
+        raise KeyError(f"config schema gives {key!r} no default")
+    return copy.deepcopy(node["default"])
+
+
+def section_defaults(section: str) -> dict:
+    """Every default the config schema gives inside ``section`` (e.g. ``"attainment"``): key -> value."""
+    import copy
+
+    props = (_schema()["properties"][section].get("properties") or {})
+    return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
 
 
 def apply_defaults(cfg: dict, schema: dict | None = None) -> dict:
@@ -120,7 +153,7 @@ def apply_defaults(cfg: dict, schema: dict | None = None) -> dict:
     one source of each default). A section with a default of ``{}`` is created so its own defaults apply."""
     import copy
 
-    schema = schema if schema is not None else load_yaml(SCHEMAS_DIR / "config.schema.yaml")
+    schema = schema if schema is not None else _schema()
     for key, spec in (schema.get("properties") or {}).items():
         if key not in cfg and "default" in spec:
             cfg[key] = copy.deepcopy(spec["default"])
@@ -153,7 +186,7 @@ def attainment_years_needed(cfg: dict) -> dict:
     att = cfg.get("attainment") or {}
     attainment_years = years.get("attainment") or []
     outcome = att.get("outcome_year") or (attainment_years[-1] if attainment_years else None)
-    window = int(att.get("window_years", 3))
+    window = int(att.get("window_years", schema_default("attainment.window_years")))
     if outcome is None:
         return {"outcome_year": None, "window": window, "financial_years": [], "academic_years": []}
     # FY Y0-Y1 ends before the summer exams of academic year Y0-Y1, so both lists run over the same labels

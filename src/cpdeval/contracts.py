@@ -602,7 +602,9 @@ def quarantine_gate(result: IngestResult, quality: dict | None, kind: str = "") 
 
     if quality is None:
         return []
-    limit = float(quality.get("max_quarantine_share", 0.05))
+    from .config import schema_default
+
+    limit = float(quality.get("max_quarantine_share", schema_default("quality.max_quarantine_share")))
     accept = {str(Path(k)): v for k, v in (quality.get("accept") or {}).items()}
     notes = []
     for rec in result.reconciliation:

@@ -49,7 +49,8 @@ from typing import Mapping, Sequence
 
 import polars as pl
 
-from .calendar import financial_year_expr, label_start, term_expr, term_index_expr, term_label_expr
+from .calendar import (FY_START_MONTH, TERMS, financial_year_expr, label_start, term_expr, term_index_expr,
+                       term_label_expr)
 
 __all__ = [
     "HOURS_PER_UNIT", "ROLE_GROUP", "ROLE_GROUPS", "REACH_PHASE", "REACH_PHASES", "PROVIDERS",
@@ -120,14 +121,14 @@ def _with_school_key(schools: pl.DataFrame, lineage: pl.DataFrame | None) -> pl.
 
 
 def build_engagements(bookings: pl.DataFrame, schools: pl.DataFrame, lineage: pl.DataFrame | None = None, *,
-                      fy_start_month: int = 4, terms: Mapping[str, int] | None = None) -> pl.DataFrame:
+                      fy_start_month: int = FY_START_MONTH, terms: Mapping[str, int] | None = None) -> pl.DataFrame:
     """The canonical table of attended engagements (one row per attended booking).
 
     ``bookings`` is the linked booking table (``link/bookings_linked.parquet``); ``schools`` the register
     (``ingest/schools.parquet``) and ``lineage`` the URN -> school key table. Financial year, term and
     term position are derived from ``start_date`` with the config's calendar.
     """
-    terms = dict(terms or {"autumn": 9, "spring": 1, "summer": 4})
+    terms = dict(terms or TERMS)
     attrs = school_attributes(schools, lineage)
     att = bookings.filter(pl.col("status") == "attended")
     for col, dtype in (("urn", pl.Int64), ("school_key", pl.Int64), ("match_method", pl.Utf8),
@@ -259,7 +260,7 @@ def build_school_year(engagements: pl.DataFrame, *, delivery_years: Sequence[str
 
 
 def eligible_schools(schools: pl.DataFrame, lineage: pl.DataFrame | None, financial_year: str, *,
-                     fy_start_month: int = 4) -> pl.DataFrame:
+                     fy_start_month: int = FY_START_MONTH) -> pl.DataFrame:
     """School keys eligible for penetration in a financial year, with their attributes.
 
     Eligible: at least one state-funded establishment with the key (:func:`state_funded_expr`) was open
@@ -290,14 +291,14 @@ def run_engagement(job) -> None:
 
     p = job.params
     years = dict(p.years)
-    regular = dict(p.regular_use or {"min_years": 2, "of_last": 3})
+    regular = dict(p.regular_use)
     with step(job.logger, "reading linked bookings, the register and the URN lineage"):
         bookings = pl.read_parquet(job.input.bookings)
         schools = pl.read_parquet(job.input.schools)
         lineage = pl.read_parquet(job.input.lineage)
     with step(job.logger, f"building the engagement table from {bookings.height} bookings"):
         eng = build_engagements(bookings, schools, lineage,
-                                fy_start_month=int(years.get("financial_year_start_month", 4)),
+                                fy_start_month=int(years["financial_year_start_month"]),
                                 terms=years.get("terms"))
     with step(job.logger, "aggregating schools x years"):
         sy = build_school_year(eng, delivery_years=years.get("delivery"),

@@ -63,9 +63,9 @@ class ReportSettings:
     title: str
     year: str
     reporting_year: str
-    organisation: str = ""
+    organisation: str
+    version: str
     authors: list[str] = field(default_factory=list)
-    version: str = "1.0"
     date: str | None = None
     subtitle: str = ""
     appendices: list[str] = field(default_factory=list)
@@ -73,12 +73,14 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> "ReportSettings":
-        r = cfg.get("report") or {}
+        from .config import section_defaults
+
+        r = {**section_defaults("report"), **(cfg.get("report") or {})}
         return cls(title=r.get("title") or cfg.get("title") or f"Evaluation report {cfg['year']}",
                    year=cfg["year"], reporting_year=cfg["years"]["reporting"],
-                   organisation=r.get("organisation", ""), authors=list(r.get("authors") or []),
-                   version=str(r.get("version", "1.0")), date=r.get("date"), subtitle=r.get("subtitle") or "",
-                   appendices=list(r.get("appendices") or []), prose=list(r.get("prose") or []))
+                   organisation=r["organisation"], authors=list(r["authors"]),
+                   version=str(r["version"]), date=r.get("date"), subtitle=r.get("subtitle") or "",
+                   appendices=list(r["appendices"]), prose=list(r["prose"]))
 
 
 def chapter_body(part: Part, *, appendix: bool = False, chapters: set[str] | None = None) -> str:

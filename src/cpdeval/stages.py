@@ -58,7 +58,7 @@ def synthesise(job: Job) -> None:
     p = job.params
     RunConfig.check_synthetic_out_dir(p.out_dir)   # defence in depth: the config check ran when the DAG was built
     with step(job.logger, f"generating the {p.size} synthetic year into {p.out_dir}"):
-        generate(p.out_dir, size=p.size, seed=p.seed, config={"years": p.years,
+        generate(p.out_dir, size=p.size, seed=p.seed, config={"years": p.years, "targeted": p.targeted,
                                                                "synthetic": {"size": p.size, "seed": p.seed}})
 
 
@@ -81,6 +81,7 @@ def _hash_key(job: Job) -> bytes:
 
 
 def ingest_bookings(job: Job) -> None:
+    from .config import schema_default
     from .ingest.bookings import read_bookings
 
     key = _hash_key(job)
@@ -88,7 +89,8 @@ def ingest_bookings(job: Job) -> None:
     with step(job.logger, f"reading {len(job.input.files)} booking export(s)"):
         result = read_bookings(list(job.input.files), key, file_years=getattr(job.params, "file_years", None),
                                delivery_years=years.get("delivery"),
-                               start_month=years.get("financial_year_start_month", 4),
+                               start_month=years.get("financial_year_start_month",
+                                                     schema_default("years.financial_year_start_month")),
                                sheets=getattr(job.params, "sheets", None))
     _write(job, result, job.output.table, job.output.quarantine, job.output.reconciliation, "bookings")
 
@@ -243,7 +245,7 @@ def report(job: Job) -> None:
     parts = [Part.read(ch, md) for ch, md in zip(chapters, job.input.parts)]
     settings = ReportSettings.from_config(cfg)
     inputs = {k: v for k, v in job.input.items() if k not in ("code", "parts", "audit", "sources", "prose")}
-    headline = (cfg.get("attainment") or {}).get("headline", "did_twfe")
+    headline = cfg["attainment"]["headline"]
     with step(job.logger, f"drawing the key findings from {len(inputs)} derived table(s)"):
         found = key_findings(inputs, threshold=job.params.threshold, headline=headline, chapters=chapters)
         limits = limitations(found, inputs, chapters)

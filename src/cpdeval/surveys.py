@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from . import display as d
+from .calendar import FY_START_MONTH
 from .disclosure import percent_shown
 from .errors import ConfigError, InputError
 from .stats import Z95, counts_giving, rank_label_expr, rounds_to, wilson_exprs
@@ -150,7 +151,7 @@ def response_labels(instruments: Mapping[str, "Instrument"]) -> pl.DataFrame:
 # =========================================================================== subgroups
 
 def prepare_responses(responses: pl.DataFrame, *, schools: pl.DataFrame | None = None,
-                      activities: pl.DataFrame | None = None, fy_start_month: int = 4) -> pl.DataFrame:
+                      activities: pl.DataFrame | None = None, fy_start_month: int = FY_START_MONTH) -> pl.DataFrame:
     """The long responses with one column per subgroup (:data:`SUBGROUPS`), "Not known" where unknown.
 
     ``schools``: the register (``urn``, ``phase_group``); ``activities``: bookings or any table with
@@ -681,7 +682,7 @@ class FigureSpec:
 
 
 def plan_figures(summary: pl.DataFrame, instruments: Mapping[str, "Instrument"], *,
-                 subgroups: Sequence[str] = SUBGROUPS, threshold: int = 5) -> list[FigureSpec]:
+                 subgroups: Sequence[str] = SUBGROUPS, threshold: int) -> list[FigureSpec]:
     """Which figures to draw, from the instrument definitions and the data.
 
     Per block, items sharing a scale of three or more levels: a **diverging stacked bar** when there are
@@ -1038,7 +1039,7 @@ _DRAW = {"diverging": _draw_diverging, "levels": _draw_levels, "ordered": _draw_
 
 
 def draw_figures(specs: Sequence[FigureSpec], summary: pl.DataFrame, levels: pl.DataFrame,
-                 instruments: Mapping[str, "Instrument"], out_dir: str | Path, *, threshold: int = 5,
+                 instruments: Mapping[str, "Instrument"], out_dir: str | Path, *, threshold: int,
                  year: str = "") -> list[dict]:
     """Draw every planned figure into ``out_dir`` (PNG + sidecar via :func:`cpdeval.figures.save_figure`).
 

@@ -54,7 +54,8 @@ import polars as pl
 
 from . import CONFIG_DIR
 from . import display as d
-from .jobio import job_value, write_table
+from .config import schema_default
+from .jobio import job_required, job_value, write_table
 
 __all__ = [
     "TARGETED_INPUTS", "TARGETED_TABLES", "DEFAULT_MIN_DAYS", "DEFAULT_UNIT_BANDS", "HOURS_PER_UNIT",
@@ -79,8 +80,8 @@ TARGETED_INPUTS = {
     "monitoring": "targeted_monitoring",
 }
 TARGETED_TABLES = list(TARGETED_INPUTS.values())
-DEFAULT_MIN_DAYS = 365
-DEFAULT_UNIT_BANDS = (10, 20)
+DEFAULT_MIN_DAYS = schema_default("targeted.min_days_after_start")
+DEFAULT_UNIT_BANDS = tuple(schema_default("targeted.unit_bands"))
 HOURS_PER_UNIT = 5
 CODEBOOK = CONFIG_DIR / "codebooks" / "case_outcomes.yaml"
 SOURCE = "Targeted programme records"
@@ -1153,7 +1154,7 @@ def run_analysis(job) -> None:
     lineage_path = job_value(i, "lineage")
     lineage = pl.read_parquet(lineage_path) if lineage_path else None
     codebook = load_codebook(job_value(i, "codebook") or None)
-    threshold = int(job_value(p, "disclosure_min_count", 5))
+    threshold = int(job_required(p, "disclosure_min_count"))
     min_days = int(job_value(p, "min_days", DEFAULT_MIN_DAYS))
     bands = list(job_value(p, "unit_bands", DEFAULT_UNIT_BANDS))
     allow = bool(job_value(p, "allow_names", False))

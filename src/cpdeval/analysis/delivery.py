@@ -44,8 +44,8 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from .. import display as d
-from ..jobio import job_value, write_table
-from ..calendar import label_start, term_label, terms_in_year
+from ..jobio import job_required, job_value, write_table
+from ..calendar import FY_START_MONTH, TERMS, label_start, term_label, terms_in_year
 from ..engagement import (ELIGIBLE_REACH_PHASES, PROVIDERS, REACH_PHASES, ROLE_GROUPS, eligible_schools)
 
 __all__ = [
@@ -77,9 +77,9 @@ SOURCE = "Booking system export, attended bookings"
 # =========================================================================== units
 
 def units_by_term(engagements: pl.DataFrame, years: Sequence[str], terms: Mapping[str, int] | None = None,
-                  start_month: int = 4) -> pl.DataFrame:
+                  start_month: int = FY_START_MONTH) -> pl.DataFrame:
     """Units and attendances per financial year x term x provider, on a complete grid (zeros included)."""
-    terms = dict(terms or {"autumn": 9, "spring": 1, "summer": 4})
+    terms = dict(terms or TERMS)
     order = terms_in_year(terms, start_month)
     grid = pl.DataFrame(
         [(y, i, t, term_label(y, t, terms, start_month), p)
@@ -269,7 +269,7 @@ def against_targets(reached: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFram
 
 
 def penetration(engagements: pl.DataFrame, schools: pl.DataFrame, lineage: pl.DataFrame | None,
-                financial_year: str, *, start_month: int = 4) -> tuple[pl.DataFrame, pl.DataFrame]:
+                financial_year: str, *, start_month: int = FY_START_MONTH) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Share of eligible schools reached in a year: (by region x phase, by local authority).
 
     Region table: one row per region and reach phase, plus ``all`` phases per region and ``England``
@@ -726,8 +726,8 @@ def delivery_tables(engagements: pl.DataFrame, school_year: pl.DataFrame, school
     """Every table of the delivery chapter, from the engagement tables (no I/O)."""
     delivery = sorted(years["delivery"])
     reporting = years.get("reporting") or delivery[-1]
-    start_month = int(years.get("financial_year_start_month", 4))
-    terms = years.get("terms") or {"autumn": 9, "spring": 1, "summer": 4}
+    start_month = int(years.get("financial_year_start_month", FY_START_MONTH))
+    terms = years.get("terms") or TERMS
     eng = engagements.filter(pl.col("financial_year").is_in(delivery))
     ubt = units_by_term(eng, delivery, terms, start_month)
     uby = units_by_year(ubt)
@@ -757,7 +757,7 @@ def run_delivery(job) -> None:
 
     p = job.params
     years = dict(job_value(p, "years"))
-    threshold = int(job_value(p, "disclosure_min_count", 5))
+    threshold = int(job_required(p, "disclosure_min_count"))
     inp = job.input
     with step(job.logger, "reading the engagement tables and the register"):
         eng = pl.read_parquet(job_value(inp, "engagements"))

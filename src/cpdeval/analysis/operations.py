@@ -28,8 +28,8 @@ from typing import Any, Mapping
 import polars as pl
 
 from .. import display as d
-from ..calendar import financial_year_expr
-from ..jobio import job_value, write_table
+from ..calendar import FY_START_MONTH, financial_year_expr
+from ..jobio import job_required, job_value, write_table
 from .delivery import SOURCE, against_targets, reach_counts, reach_long
 
 __all__ = [
@@ -122,7 +122,7 @@ def practitioner_led(engagements: pl.DataFrame, partnerships: pl.DataFrame | Non
                     "attendances_unknown", "attendances_led", "units", "units_known", "units_led", "pct_units_led"))
 
 
-def booking_funnel(bookings: pl.DataFrame, years: list[str], start_month: int = 4) -> pl.DataFrame:
+def booking_funnel(bookings: pl.DataFrame, years: list[str], start_month: int = FY_START_MONTH) -> pl.DataFrame:
     """Booked -> attended per financial year and activity type (and ``all``), with cancellations and no-shows.
 
     The financial year is derived from the start date with :mod:`cpdeval.calendar`, as for engagements.
@@ -367,7 +367,7 @@ def operations_tables(engagements: pl.DataFrame, bookings: pl.DataFrame, targets
     return {
         "partnership_targets": partnership_delivery(eng, targets, partnerships, delivery),
         "practitioner_led": practitioner_led(eng, partnerships),
-        "funnel": booking_funnel(bookings, delivery, int(years.get("financial_year_start_month", 4))),
+        "funnel": booking_funnel(bookings, delivery, int(years.get("financial_year_start_month", FY_START_MONTH))),
         "leader_delivery": ld,
         "summary": {"reporting_year": reporting, "delivery_years": delivery,
                     "survey_respondents": int(ld.filter(pl.col("question") != "delivered_any")["respondents"].max() or 0)
@@ -382,7 +382,7 @@ def run_operations(job) -> None:
 
     p = job.params
     years = dict(job_value(p, "years"))
-    threshold = int(job_value(p, "disclosure_min_count", 5))
+    threshold = int(job_required(p, "disclosure_min_count"))
     inp = job.input
     with step(job.logger, "reading engagements, bookings, targets, partnerships and survey responses"):
         eng = pl.read_parquet(job_value(inp, "engagements"))

@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from ..calendar import FY_START_MONTH
 from ..contracts import IngestResult, concat_quarantine, ingest_generic_csv, load_contract
 from ..pseudonymise import pseudonymise_column
 
 
 def booking_date_checks(file_years: Mapping[str, str | None] | None, delivery_years: Sequence[str] | None,
-                        start_month: int = 4):
+                        start_month: int = FY_START_MONTH):
     """Quarantine rules on each booking's date that the contract cannot state alone:
 
     * a booking in an export made for one financial year (a ``{fy}`` template) must be dated in that year
@@ -48,7 +49,7 @@ def booking_date_checks(file_years: Mapping[str, str | None] | None, delivery_ye
 
 
 def read_bookings(paths: list[str], hash_key: bytes, *, file_years: Mapping[str, str | None] | None = None,
-                  delivery_years: Sequence[str] | None = None, start_month: int = 4,
+                  delivery_years: Sequence[str] | None = None, start_month: int = FY_START_MONTH,
                   sheets: dict | None = None) -> IngestResult:
     """Read, pseudonymise and validate one or more booking exports.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..config import schema_default
 from ..contracts import IngestResult, empty_quarantine, load_contract, reconcile, validate
 
 #: one problem of a reader's ``parse_issue`` text: "<column> <value> is not <what>" (issues joined by "; ")
@@ -48,8 +49,9 @@ def _validated(df: pl.DataFrame, contract_name: str, path: str, table: str,
     return result
 
 
-def ingest_schools(register_path: str, census_path: str | None = None, *, encoding: str = "auto",
-                   census_encoding: str = "auto") -> IngestResult:
+def ingest_schools(register_path: str, census_path: str | None = None, *,
+                   encoding: str = schema_default("inputs.register_encoding"),
+                   census_encoding: str = schema_default("inputs.census_encoding")) -> IngestResult:
     """The register (GIAS extract), completed with census figures where a census file is configured."""
     from .register import build_school_table, read_gias
 

@@ -67,7 +67,7 @@ class Years:
     def from_config(cls, cfg: dict) -> "Years":
         y = cfg["years"]
         return cls([str(v) for v in y["delivery"]], [str(v) for v in y.get("attainment") or []],
-                   str(y["reporting"]), int(y.get("financial_year_start_month", 4)))
+                   str(y["reporting"]), int(y["financial_year_start_month"]))
 
     def fy_bounds(self, label: str) -> tuple[int, int]:
         """First and last day number of a financial year."""

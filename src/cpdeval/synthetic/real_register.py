@@ -43,6 +43,7 @@ import polars as pl
 
 from . import lookups as L
 from ._common import EPOCH, FAR_FUTURE, Writer, Years, load_instruments, stream
+from ..calendar import FY_START_MONTH
 
 __all__ = ["bookings_for_register", "register_world", "select_schools", "DEFAULT_SEED"]
 
@@ -193,7 +194,7 @@ def _size_cfg(n_schools: int, bookings_per_year: int) -> dict:
 
 def bookings_for_register(gias_path: str | Path, out_dir: str | Path, *, financial_years: list[str],
                           seed: int = DEFAULT_SEED, encoding: str = "cp1252",
-                          bookings_per_year: int | None = None, fy_start_month: int = 4) -> dict:
+                          bookings_per_year: int | None = None, fy_start_month: int = FY_START_MONTH) -> dict:
     """Write booking exports, reference data and survey exports for the schools of a real GIAS extract.
 
     ``financial_years`` are the delivery years (``["2016-17", "2017-18", "2018-19"]``), the last one the

@@ -106,7 +106,9 @@ def _units_since(bd: BookingData, ents: np.ndarray, starts: np.ndarray) -> np.nd
 
 def build_targeted(rng: np.random.Generator, w: World, bd: BookingData, years: Years, cfg: dict) -> dict[str, pl.DataFrame]:
     """The six targeted-programme tables as raw text frames (columns as written to CSV)."""
-    min_days = int(((cfg.get("targeted") or {}).get("min_days_after_start")) or 365)
+    from ..config import section_defaults
+
+    min_days = int({**section_defaults("targeted"), **(cfg.get("targeted") or {})}["min_days_after_start"])
     label = years.delivery[-3] if len(years.delivery) >= 3 else years.delivery[0]
     s = year_start(label)
     c_start = {1: day(s, 10, 1), 2: day(s + 1, 9, 1)}
