@@ -62,7 +62,50 @@ from cpdeval.workspace import copy_project  # noqa: E402  (re-exported for the t
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
+# -- the two test loops -----------------------------------------------------------------------------------
+# `pytest` is the fast loop: no workflow run, no slow statistical check. `pytest --full` runs everything (CI).
+
+#: Fixtures that run the workflow: a test using one, directly or through another fixture, is end-to-end.
+WORKFLOW_FIXTURES = {"synthetic_run"}
+_FAST = {"on": False, "deselected": 0}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="the whole suite: end-to-end (workflow), slow and browser tests too (what CI runs)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+            # on two workers (pytest -n 2), every test of the shared run goes to one worker, so the workflow
+            # runs once; the other worker takes the rest
+            item.add_marker(pytest.mark.xdist_group("synthetic_run"))
+    if config.getoption("--full") or config.getoption("markexpr"):   # a -m expression is the user's choice
+        return
+    _FAST["on"] = True
+    later = [i for i in items if i.get_closest_marker("e2e") or i.get_closest_marker("slow")]
+    if later:
+        config.hook.pytest_deselected(items=later)
+        items[:] = [i for i in items if not (i.get_closest_marker("e2e") or i.get_closest_marker("slow"))]
+    _FAST["deselected"] = len(later)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FAST["on"]:
+        terminalreporter.write_line(f"fast loop: {_FAST['deselected']} end-to-end and slow tests not run; "
+                                    "`pytest --full` runs the whole suite (CI does)")
+
+
+def _refuse_workflow_in_fast_loop() -> None:
+    if _FAST["on"]:
+        pytest.fail("this test runs the workflow but is not marked e2e (the fast loop runs none): add "
+                    "@pytest.mark.e2e or use the synthetic_run fixture")
+
+
 def run_snakemake(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    _refuse_workflow_in_fast_loop()
     return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=project, capture_output=True, text=True,
                           timeout=1200, env=env)
 
@@ -95,6 +138,8 @@ def as_written(command: str, year: str = "synthetic") -> str:
 
 
 def sh(command: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    if "snakemake" in command:
+        _refuse_workflow_in_fast_loop()
     return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, timeout=1200,
                           env=env)
 
