@@ -20,8 +20,10 @@ from conftest import MAIN_JOB, ROOT, as_written, readme_commands, sh
 RUN_BY = {
     r"^python3 -m venv \.venv && \.venv/bin/pip install -e \. && \.venv/bin/snakemake --cores 4$":
         "conftest.synthetic_run (the snakemake part, as written) + test_setup_commands_are_what_ci_runs",
-    r"^python3 -m venv \.venv && \.venv/bin/pip install -e '\.\[test\]' && \.venv/bin/pytest$":
+    r"^python3 -m venv \.venv && \.venv/bin/pip install -e '\.\[test\]' && \.venv/bin/pytest --full -n 2$":
         ".ci/run on a fresh machine + test_setup_commands_are_what_ci_runs",
+    r"^\.venv/bin/pytest$": "the fast loop: every test it runs is in the full suite .ci/run runs "
+                            "(test_the_fast_loop_is_the_full_suite_less_the_marked_tests)",
     r"^\.venv/bin/snakemake --cores 2 reports/<year>/methods\.html --configfile config/<year>\.yaml$":
         "test_a_real_year_as_the_readme_runs_it",
     r"^\.venv/bin/cpdeval describe --configfile config/<year>\.yaml$": "test_a_real_year_as_the_readme_runs_it",
@@ -62,10 +64,31 @@ def test_setup_commands_are_what_ci_runs():
     """The two fresh-machine commands: CI performs the same setup, then the README's test command."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert '"$PY" -m venv .venv' in ci and "pip install --quiet -e '.[test]'" in ci
-    assert re.search(r"^\.venv/bin/pytest\b", ci, re.M)
+    test_command = next(c for c in readme_commands() if c.startswith("python3 -m venv") and "pytest" in c)
+    assert re.search(rf"^{re.escape(test_command.split(' && ')[-1])}\b", ci.replace(" -q", ""), re.M)
     main_job = next(c for c in readme_commands() if c.endswith("snakemake --cores 4") and "venv" in c)
     assert main_job.split(" && ")[-1] == ".venv/bin/snakemake --cores 4"
     assert MAIN_JOB() == ".venv/bin/snakemake --cores 4"   # what the shared synthetic run runs
+
+
+def _collected(*args: str) -> set[str]:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return {line for line in out.stdout.splitlines() if "::" in line}
+
+
+def test_the_fast_loop_is_the_full_suite_less_the_marked_tests():
+    """The README's two test commands: the fast loop runs a subset of what CI runs, and leaves out exactly the
+    end-to-end and slow tests (the deselected ones are counted in its summary)."""
+    fast, full = _collected(), _collected("--full")
+    marked = _collected("--full", "-m", "e2e or slow")
+    assert fast < full and len(fast) > 1000
+    assert full - fast == marked and marked
+    assert any("test_determinism" in t for t in marked) and not any("test_determinism" in t for t in fast)
 
 
 def test_environment_file_lists_the_dependencies():
