@@ -268,3 +268,11 @@ display(publish_table(pl.DataFrame({"g": ["A", "B", "All"], "n": [40, 12, 52], "
             "between 12 and 12") in out
     assert not (project / "data" / "derived" / "synthetic" / "audit" / "disclosure_audit.json").exists() or \
         "A planted table" not in (project / "data" / "derived" / "synthetic" / "audit" / "disclosure_audit.json").read_text()
+
+
+def test_figure_counts_show_the_number_or_the_suppression_symbol():
+    from cpdeval.disclosure import count_label, count_value
+
+    assert [count_label(n, 5) for n in (0, 4, 5, 1234)] == ["c", "c", "5", "1,234"]
+    assert count_label(3, 5, "suppressed") == "suppressed" and count_label(12, 5, "suppressed") == "12"
+    assert [count_value(n, 5) for n in (4, 5, 1234)] == ["c", 5, 1234]

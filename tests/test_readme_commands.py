@@ -81,6 +81,7 @@ def _collected(*args: str) -> set[str]:
     return {line for line in out.stdout.splitlines() if "::" in line}
 
 
+@pytest.mark.slow
 def test_the_fast_loop_is_the_full_suite_less_the_marked_tests():
     """The README's two test commands: the fast loop runs a subset of what CI runs, and leaves out exactly the
     end-to-end and slow tests (the deselected ones are counted in its summary)."""

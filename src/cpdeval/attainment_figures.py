@@ -17,6 +17,7 @@ import polars as pl
 
 from . import display
 from .attainment import MEASURE_LABEL, SOURCE, SOURCE_KS, _fy_label, _fy_start
+from .disclosure import count_value
 
 SHORT_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (%)", "pct_5em": "5+ incl. English and maths (%)",
                "sci_va": "Science value added", "att8": "Attainment 8", "p8": "Progress 8",
@@ -207,7 +208,7 @@ def dose_response_figure(dose: pl.DataFrame, labels: Mapping[str, str], measure:
                 caption=(f"Dose-response: {MEASURE_LABEL.get(measure, measure)} by band of use, each against the "
                          "reference band, from one regression with the chapter's controls (errors clustered by local "
                          "authority), 95% intervals."),
-                source=SOURCE, n={labels.get(r["band"], r["band"]): (r["n"] if r["n"] >= threshold else display.SUPPRESSED)
+                source=SOURCE, n={labels.get(r["band"], r["band"]): count_value(r["n"], threshold)
                                   for r in rows})
 
 

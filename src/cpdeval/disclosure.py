@@ -269,6 +269,21 @@ def count_text(n, threshold: int, fmt=None) -> str:
     return (fmt or d.fmt_count)(n)
 
 
+def count_label(n, threshold: int, suppressed: str | None = None) -> str:
+    """A count on a figure (a bar label, an axis note, alt text): the number, or below ``threshold`` the
+    suppression symbol ``c`` (or ``suppressed``, e.g. the word "suppressed" in alt text)."""
+    from . import display as d
+
+    return d.fmt_count(n) if n >= threshold else (d.SUPPRESSED if suppressed is None else suppressed)
+
+
+def count_value(n, threshold: int):
+    """A count in a figure's sidecar record: the number itself, or ``c`` below ``threshold``."""
+    from . import display as d
+
+    return n if n >= threshold else d.SUPPRESSED
+
+
 def parts_in_words(parts: Mapping[str, float], total: float | None, threshold: int, fmt=None) -> dict[str, str]:
     """Each part of a total as a sentence may state it beside the total (:func:`protect_parts`): the number,
     "fewer than T" for a small part, or "some" for a part withheld so that a small one cannot be worked out."""

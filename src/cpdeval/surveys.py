@@ -41,7 +41,7 @@ import polars as pl
 
 from . import display as d
 from .calendar import FY_START_MONTH
-from .disclosure import percent_shown
+from .disclosure import count_label, count_value, percent_shown
 from .errors import ConfigError, InputError
 from .stats import Z95, counts_giving, rank_label_expr, rounds_to, wilson_exprs
 
@@ -814,7 +814,7 @@ def _draw_diverging(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thr
         ns_codes = _levels_of(inst, iid)[2]
         if s and ns_codes and s["n_not_substantive"] and s["respondents"] >= threshold:
             ns_txt = f"; {ns_codes[0].lower()} {d.fmt_pct(s['pct_not_substantive'])}"
-        ylabels.append(f"{_wrap(s['item_text'] if s else iid)}\n(n = {d.fmt_count(n) if n >= threshold else d.SUPPRESSED}{ns_txt})")
+        ylabels.append(f"{_wrap(s['item_text'] if s else iid)}\n(n = {count_label(n, threshold)}{ns_txt})")
         if n < threshold:
             ax.text(0, y, "c: too few answers to show", ha="center", va="center", fontsize=8, color=F.GREY)
             alt_parts.append(f"{s['item_text'] if s else iid}: suppressed")
@@ -901,10 +901,10 @@ def _draw_levels(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thresh
     ax.set_yticks(range(len(dist)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 105)
-    ax.set_xlabel(f"% of respondents (n = {d.fmt_count(n) if n >= threshold else d.SUPPRESSED})")
+    ax.set_xlabel(f"% of respondents (n = {count_label(n, threshold)})")
     F.finding_title(ax, _wrap(f"{item['text']}: {title[0].lower() + title[1:]}", 70))
     caption = (f"{inst.title}: {item['text'].rstrip('.')}, % of respondents giving each answer "
-               f"(n = {d.fmt_count(n) if n >= threshold else d.SUPPRESSED}). Source: {source}.")
+               f"(n = {count_label(n, threshold)}). Source: {source}.")
     return fig, title, caption, alt, {iid: n}
 
 
@@ -925,7 +925,7 @@ def _draw_ordered(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thres
         n = r["n_substantive"]
         n_info[r["item_id"]] = n
         text = r["item_text"] if r["kind"] == "multi" else f"{r['item_text']} (yes)"
-        labels_.append(f"{_wrap(text, 46)}\n(n = {d.fmt_count(n) if n >= threshold else d.SUPPRESSED})")
+        labels_.append(f"{_wrap(text, 46)}\n(n = {count_label(n, threshold)})")
         if n >= threshold:
             colour = F.BLUE if r["kind"] == "multi" else F.BLUISH_GREEN
             ax.barh(y, r["pct_positive"], color=colour, height=0.62)
@@ -1057,7 +1057,7 @@ def draw_figures(specs: Sequence[FigureSpec], summary: pl.DataFrame, levels: pl.
         source = f"{inst.title}, {year}".rstrip(", ") if year else inst.title
         fig, title, caption, alt, n_info = _DRAW[spec.kind](spec, inst, data, threshold, source)
         path = F.save_figure(fig, out_dir / spec.file, alt_text=alt, caption=caption, source=source,
-                             n={k: (v if v >= threshold else d.SUPPRESSED) for k, v in n_info.items()})
+                             n={k: count_value(v, threshold) for k, v in n_info.items()})
         manifest.append({"key": spec.key, "kind": spec.kind, "instrument": spec.instrument, "block": spec.block,
                          "subgroup": spec.subgroup, "items": list(spec.items), "file": path.name, "title": title,
                          "caption": caption, "alt_text": alt})
@@ -1375,7 +1375,7 @@ def publish_codes_by_group(freq: pl.DataFrame, subgroup: str, *, threshold: int,
             "code", pl.col("pct").alias(f"p{i}"), pl.col("base").alias(f"b{i}"))
         wide = wide.join(part, on="code", how="left")
         cols[f"p{i}"] = {"kind": "percent", "base": f"b{i}",
-                         "header": f"{g['group']} (n = {d.fmt_count(g['base']) if g['base'] >= threshold else d.SUPPRESSED})"}
+                         "header": f"{g['group']} (n = {count_label(g['base'], threshold)})"}
     return publish_table(wide, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []))
 
 

@@ -55,6 +55,7 @@ import polars as pl
 from . import CONFIG_DIR
 from . import display as d
 from .config import schema_default
+from .disclosure import count_label
 from .jobio import job_required, job_value, write_table
 
 __all__ = [
@@ -931,7 +932,7 @@ def fig_outcomes_by_audience(by_audience: pl.DataFrame, threshold: int, path: st
     vals = [n if n >= threshold else 0 for _, n in shown]
     if total:
         bars = ax.barh([lab for lab, _ in shown], vals, color=BLUE)
-        ax.bar_label(bars, labels=[d.fmt_count(n) if n >= threshold else d.SUPPRESSED for _, n in shown],
+        ax.bar_label(bars, labels=[count_label(n, threshold) for _, n in shown],
                      padding=2, fontsize=8.5)
         ax.set_xlabel("Outcomes coded")
         top = max(shown, key=lambda x: (x[1], x[0]))
@@ -944,7 +945,7 @@ def fig_outcomes_by_audience(by_audience: pl.DataFrame, threshold: int, path: st
     small = sum(1 for _, n in shown if 0 < n < threshold)
     note = f" Audiences with fewer than {threshold} outcomes are not shown (c)." if small else ""
     alt = "Horizontal bar chart of coded outcomes by audience: " + "; ".join(
-        f"{lab} {d.fmt_count(n) if n >= threshold else 'suppressed'}" for lab, n in reversed(shown)) + "."
+        f"{lab} {count_label(n, threshold, 'suppressed')}" for lab, n in reversed(shown)) + "."
     return save_figure(fig, path, alt_text=alt,
                        caption=f"Outcomes coded from case evidence, by audience (each outcome coded once).{note} "
                                f"Source: {SOURCE}, coded case outcomes. n = {d.fmt_count(total)} outcomes.",

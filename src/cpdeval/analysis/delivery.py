@@ -46,6 +46,7 @@ import polars as pl
 from .. import display as d
 from ..jobio import job_required, job_value, write_table
 from ..calendar import FY_START_MONTH, TERMS, label_start, term_label, terms_in_year
+from ..disclosure import count_label, count_value
 from ..engagement import (ELIGIBLE_REACH_PHASES, PROVIDERS, REACH_PHASES, ROLE_GROUPS, eligible_schools)
 
 __all__ = [
@@ -485,11 +486,11 @@ def fig_participants(parts: pl.DataFrame, reporting: str, threshold: int, path: 
         title = f"{d.fmt_count(n_rep)} teachers, technicians and other staff took part in {reporting}"
     finding_title(ax, title)
     alt = ("Stacked bar chart of distinct participants per financial year by role: "
-           + "; ".join(f"{y}: {d.fmt_count(t) if t >= threshold else 'suppressed'}" for y, t in zip(years, totals)) + ".")
+           + "; ".join(f"{y}: {count_label(t, threshold, 'suppressed')}" for y, t in zip(years, totals)) + ".")
     return save_figure(fig, path, alt_text=alt,
                        caption="Distinct teachers, technicians and other staff with at least one attended booking, "
                                "per financial year" + _small_note(hidden, threshold),
-                       source=SOURCE, n={y: (t if t >= threshold else d.SUPPRESSED) for y, t in zip(years, totals)})
+                       source=SOURCE, n={y: count_value(t, threshold) for y, t in zip(years, totals)})
 
 
 def _stacked_counts(ax, frame: pl.DataFrame, group_col: str, groups: Sequence[str], labels: Mapping[str, str],
@@ -515,7 +516,7 @@ def _stacked_counts(ax, frame: pl.DataFrame, group_col: str, groups: Sequence[st
         bottom = [b + v for b, v in zip(bottom, vals)]
     totals = [count(y, "all") for y in years]
     for x, b, t in zip(years, bottom, totals):
-        ax.annotate(d.fmt_count(t) if t >= threshold else d.SUPPRESSED, (x, b), ha="center", va="bottom",
+        ax.annotate(count_label(t, threshold), (x, b), ha="center", va="bottom",
                     fontsize=8.5, xytext=(0, 2), textcoords="offset points")
     return years, bottom, totals, hidden
 
@@ -549,13 +550,13 @@ def fig_schools(phases: pl.DataFrame, reporting: str, threshold: int, path: str 
         title = f"{d.fmt_count(n_all)} schools and colleges took part in {reporting}"
     finding_title(ax, title)
     alt = ("Stacked bar chart of distinct schools and colleges per financial year by phase: "
-           + "; ".join(f"{y}: {d.fmt_count(t) if t >= threshold else 'suppressed'}" for y, t in zip(years, totals)) + ".")
+           + "; ".join(f"{y}: {count_label(t, threshold, 'suppressed')}" for y, t in zip(years, totals)) + ".")
     return save_figure(fig, path, alt_text=alt,
                        caption="Distinct schools and colleges with at least one attended booking, per financial year, "
                                "by phase (each school in one phase; all-through schools with secondary)"
                                + _small_note(hidden, threshold),
                        source=SOURCE + ", matched to the school register",
-                       n={y: (t if t >= threshold else d.SUPPRESSED) for y, t in zip(years, totals)})
+                       n={y: count_value(t, threshold) for y, t in zip(years, totals)})
 
 
 def fig_targets(tgt: pl.DataFrame, reporting: str, threshold: int, path: str | Path) -> Path:

@@ -29,6 +29,7 @@ import polars as pl
 
 from .. import display as d
 from ..calendar import FY_START_MONTH, financial_year_expr
+from ..disclosure import count_label, count_value
 from ..jobio import job_required, job_value, write_table
 from .delivery import SOURCE, against_targets, reach_counts, reach_long
 
@@ -336,9 +337,9 @@ def fig_leader_delivery(ld: pl.DataFrame, threshold: int, path: str | Path) -> P
                                     for lab, p, t in zip(opts["label"], opts["pct"], opts["ticked"])) + ".")
     return save_figure(fig, path, alt_text=alt,
                        caption=f"Where staff trained to lead CPD had delivered it since their training (n = "
-                               f"{d.fmt_count(base) if base >= threshold else d.SUPPRESSED}; respondents could tick "
+                               f"{count_label(base, threshold)}; respondents could tick "
                                "several options, so the shares do not add up to 100%)",
-                       source="Practitioner-leader survey", n=base if base >= threshold else d.SUPPRESSED)
+                       source="Practitioner-leader survey", n=count_value(base, threshold))
 
 
 # =========================================================================== stage
