@@ -70,3 +70,35 @@ def test_relative_absolute_and_helper_imports(tmp_path):
     assert whole == got | {"cpdeval/unrelated.py"}
     with pytest.raises(ValueError, match="no function missing"):
         stage_files("cpdeval.sub.stage:missing", tmp_path)
+
+
+def _fresh():
+    from cpdeval import codedeps
+
+    codedeps._deps.cache_clear()
+    codedeps._cache.cache_clear()
+
+
+def test_the_import_cache_gives_the_parsed_answer_and_sees_edits(tmp_path):
+    src = tmp_path / "proj" / "src"
+    write(src, "cpdeval/__init__.py", "")
+    write(src, "cpdeval/a.py", "def run():\n    from . import b\n")
+    write(src, "cpdeval/b.py", "")
+    write(src, "cpdeval/c.py", "")
+    _fresh()
+    cold = names(stage_files("cpdeval.a:run", src), src)
+    cache = tmp_path / "proj" / ".snakemake" / "cpdeval-codedeps.json"
+    assert cache.is_file() and "cpdeval.a:run" in cache.read_text()
+    _fresh()
+    assert names(stage_files("cpdeval.a:run", src), src) == cold          # answered from the file
+    write(src, "cpdeval/a.py", "def run():\n    from . import b, c\n\n")  # an edit: new size and time
+    _fresh()
+    assert names(stage_files("cpdeval.a:run", src), src) == cold | {"cpdeval/c.py"}
+    write(src, "cpdeval/d.py", "")                                    # a new module: the tree changed
+    write(src, "cpdeval/a.py", "def run():\n    from . import b, c\n\n")
+    _fresh()
+    assert "cpdeval/c.py" in names(stage_files("cpdeval.a:run", src), src)
+    cache.write_text("{not json", encoding="utf-8")                       # a broken cache is only ignored
+    _fresh()
+    assert names(stage_files("cpdeval.a:run", src), src) == cold | {"cpdeval/c.py"}
+    assert cache.read_text().startswith("{")

@@ -10,11 +10,19 @@ outputs, Snakemake runs the rule again and says why ("Updated input files: src/c
 The imports are read from the source (:mod:`ast`), nothing is imported. With ``module:function``, only that
 function's imports are followed inside the module (plus its module-level ones): ``cpdeval.stages`` holds
 the stage functions of many rules, and an edit to one of them should not re-run the others.
+
+Parsing every module costs about 0.6 s each time Snakemake builds its DAG (a no-op run included), so each
+module's imports are kept in ``.snakemake/cpdeval-codedeps.json`` beside the project, keyed by the file's size
+and modification time and by the list of source files (a module added or removed can change what a
+``from . import name`` means): an unchanged tree is answered from the cache; a changed file is parsed again.
+A cache that cannot be read or written is ignored (it only saves time).
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -78,16 +86,74 @@ def _function_nodes(tree: ast.Module, function: str | None) -> list[ast.AST]:
     return nodes + [defs[name] for name in sorted(chosen)]
 
 
+CACHE_VERSION = 1
+
+
+class _Cache:
+    """Each module's imports, as last parsed, in ``<project>/.snakemake/cpdeval-codedeps.json``."""
+
+    def __init__(self, src: Path):
+        self.path = src.parent / ".snakemake" / "cpdeval-codedeps.json"
+        files = sorted(src.rglob("*.py"))
+        self.tree = [str(f.relative_to(src)) for f in files]
+        self.entries: dict = {}
+        self.dirty = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("version") == CACHE_VERSION and data.get("tree") == self.tree:
+                self.entries = data["entries"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+
+    @staticmethod
+    def stamp(path: Path) -> list[int]:
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns]
+
+    def get(self, key: str, path: Path) -> frozenset[str] | None:
+        hit = self.entries.get(key)
+        if hit and hit.get("stamp") == self.stamp(path):
+            return frozenset(hit["deps"])
+        return None
+
+    def put(self, key: str, path: Path, deps: frozenset[str]) -> None:
+        self.entries[key] = {"stamp": self.stamp(path), "deps": sorted(deps)}
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "tree": self.tree, "entries": self.entries}),
+                           encoding="utf-8")
+            os.replace(tmp, self.path)
+            self.dirty = False
+        except OSError:
+            pass
+
+
+@lru_cache(maxsize=None)
+def _cache(src: Path) -> _Cache:
+    return _Cache(src)
+
+
 @lru_cache(maxsize=None)
 def _deps(module: str, function: str | None, src: Path) -> frozenset[str]:
     path = module_file(module, src)
     if path is None:
         raise ValueError(f"{module} is not a module under {src}")
+    cache, key = _cache(src), f"{module}:{function or ''}"
+    hit = cache.get(key, path)
+    if hit is not None:
+        return hit
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     is_package = path.name == "__init__.py"
     found: set[str] = set()
     for node in _function_nodes(tree, function):
         found |= _imported(node, module, is_package, src)
+    cache.put(key, path, frozenset(found))
     return frozenset(found)
 
 
@@ -104,4 +170,5 @@ def stage_files(target: str, src: Path = SRC) -> list[Path]:
             if dep not in seen:
                 seen.add(dep)
                 todo.append(dep)
+    _cache(src).save()
     return sorted(p for p in (module_file(m, src) for m in seen) if p is not None)
