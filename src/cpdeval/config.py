@@ -42,7 +42,7 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
     """A key given twice in one YAML mapping."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """A YAML loader that refuses a key given twice in one mapping (plain YAML keeps the last silently: a second
     ``thresholds:`` block would replace the first without a word)."""
 
