@@ -117,11 +117,16 @@ def validate_config(cfg: dict, source: str = "configuration", root: str | Path |
     return cfg
 
 
+def safe_yaml(source):
+    """``yaml.safe_load`` with libyaml's C parser when it is installed (about 30 times faster; the same
+    documents): every YAML file the pipeline reads goes through here or :func:`load_yaml`."""
+    return yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (a safe loader)
+
+
 @functools.cache
 def _schema() -> dict:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with (SCHEMAS_DIR / "config.schema.yaml").open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)  # noqa: S506 (a safe loader)
+        return safe_yaml(fh)
 
 
 def schema_default(key: str):

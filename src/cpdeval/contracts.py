@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+from .config import safe_yaml
 
 from . import SCHEMAS_DIR
 
@@ -192,7 +192,7 @@ def load_contract(name: str, schemas_dir: str | None = None) -> Contract:
     """The contract ``schemas/<name>.yaml``."""
     path = Path(schemas_dir or SCHEMAS_DIR) / f"{name}.yaml"
     with path.open(encoding="utf-8") as fh:
-        return contract_from_dict(yaml.safe_load(fh))
+        return contract_from_dict(safe_yaml(fh))
 
 
 def list_contracts(schemas_dir: str | Path | None = None) -> list[Contract]:

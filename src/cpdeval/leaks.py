@@ -256,9 +256,9 @@ def column_findings(columns: Iterable[str], path: str) -> list[Finding]:
 
 def attainment_measure_names(measures_file: str | Path = CONFIG_DIR / "measures.yaml") -> set[str]:
     """Canonical attainment measure names (``config/measures.yaml``), as wide column names."""
-    import yaml
+    from .config import safe_yaml
 
-    data = yaml.safe_load(Path(measures_file).read_text(encoding="utf-8"))
+    data = safe_yaml(Path(measures_file).read_text(encoding="utf-8"))
     return {m for ks in data.values() if isinstance(ks, dict) for m in (ks.get("measures") or {})}
 
 

@@ -409,11 +409,11 @@ class Codebook:
 
 def load_codebook(path: str | Path) -> Codebook:
     """Read and check a codebook YAML (version, title, codes with id, label, description)."""
-    import yaml
+    from .config import safe_yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"codebook {path} not found") from None
     if not isinstance(data, dict):
@@ -552,11 +552,11 @@ def load_benchmarks(path: str | Path, instruments: Mapping[str, "Instrument"] | 
     Checks that every benchmark has its source, item, measure, value (0-100), scale and respondents, that
     ids are unique, and (given ``instruments``) that ``compare_with`` names an existing item or block.
     """
-    import yaml
+    from .config import safe_yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_yaml(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"benchmarks file {path} not found") from None
     rows, seen = [], set()

@@ -129,10 +129,10 @@ DIRECTIONS = ("improved", "same", "declined")
 
 def load_codebook(path: str | Path | None = None) -> dict:
     """The case-outcomes codebook (``config/codebooks/case_outcomes.yaml``), checked for consistency."""
-    import yaml
+    from .config import safe_yaml
 
     p = Path(path) if path else CODEBOOK
-    cb = yaml.safe_load(p.read_text(encoding="utf-8"))
+    cb = safe_yaml(p.read_text(encoding="utf-8"))
     audiences = [a["id"] for a in cb["audiences"]]
     domains = [x["id"] for x in cb["domains"]]
     allowed = {"outcome_types": {"id", "audience", "domain", "label", "other", "description"},

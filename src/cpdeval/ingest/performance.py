@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Mapping
 
 import polars as pl
-import yaml
+from ..config import safe_yaml
 
 from ..errors import InputError
 from .csvread import close_matches, read_header, read_text_csv
@@ -92,7 +92,7 @@ def load_measure_map(path: str | Path | None = None) -> dict:
     """
     path = Path(path) if path is not None else _default_map_path()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(path, "measure map not found", rule="config/measures.yaml must exist") from None
     if not isinstance(raw, dict):

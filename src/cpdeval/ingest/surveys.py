@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
-import yaml
+from ..config import safe_yaml
 
 from .. import SCHEMAS_DIR
 from ..contracts import (Contract, IngestResult, coerce, contract_from_dict, load_contract, map_source_columns,
@@ -50,7 +50,7 @@ class Instrument:
 @lru_cache(maxsize=None)
 def load_scales(folder: str | None = None) -> dict:
     with (Path(folder or INSTRUMENTS_DIR) / "scales.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return safe_yaml(fh)
 
 
 def load_instrument(name: str, folder: str | Path | None = None) -> Instrument:
@@ -60,7 +60,7 @@ def load_instrument(name: str, folder: str | Path | None = None) -> Instrument:
         known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "scales")
         raise KeyError(f"no survey instrument '{name}' in {folder} (known: {', '.join(known)})")
     with path.open(encoding="utf-8") as fh:
-        definition = yaml.safe_load(fh)
+        definition = safe_yaml(fh)
     scales = load_scales(str(folder))
     for item in definition.get("items") or []:
         if item["scale"] not in scales:

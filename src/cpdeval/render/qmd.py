@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
+from ..config import safe_yaml
 
 from cpdeval.errors import CpdevalError
 
@@ -375,7 +376,7 @@ def _parse_cell_options(lines: list[str], fence_line: int, file: Path, index: in
     if not opt_lines:
         return {}, {}
     try:
-        opts = yaml.safe_load("\n".join(opt_lines)) or {}
+        opts = safe_yaml("\n".join(opt_lines)) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = fence_line + 1 + (mark.line if mark else 0)
@@ -397,7 +398,7 @@ def _split_front_matter(lines: list[str], file: Path) -> tuple[dict, int]:
         if lines[i].rstrip() in ("---", "..."):
             raw = "\n".join(lines[1:i])
             try:
-                meta = yaml.safe_load(raw) or {}
+                meta = safe_yaml(raw) or {}
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 line = 2 + (mark.line if mark else 0)
@@ -495,7 +496,7 @@ def project_defaults(folder: str | Path) -> dict:
     cfg = Path(folder) / "_quarto.yml"
     if not cfg.exists():
         return {}
-    data = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+    data = safe_yaml(cfg.read_text(encoding="utf-8")) or {}
     for key in data:
         if key not in PROJECT_KEYS:
             raise UnsupportedFeature(f"_quarto.yml key '{key}'", cfg, None)

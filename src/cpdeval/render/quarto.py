@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
+from ..config import safe_yaml
 
 from cpdeval.render.qmd import RenderError
 
@@ -29,7 +30,7 @@ def param_value(value: Any) -> str:
     """A parameter value as Quarto's ``-P key:value`` expects it (YAML)."""
     if isinstance(value, str):
         try:
-            if yaml.safe_load(value) == value:
+            if safe_yaml(value) == value:
                 return value
         except yaml.YAMLError:
             pass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import yaml
+from ..config import safe_yaml
 
 from .. import CONFIG_DIR, SCHEMAS_DIR
 
@@ -86,7 +86,7 @@ class Years:
 # --------------------------------------------------------------------------------------------------
 def load_yaml(path: Path) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return safe_yaml(fh)
 
 
 def load_config(config: dict | None) -> dict:
