@@ -276,3 +276,11 @@ def test_figure_counts_show_the_number_or_the_suppression_symbol():
     assert [count_label(n, 5) for n in (0, 4, 5, 1234)] == ["c", "c", "5", "1,234"]
     assert count_label(3, 5, "suppressed") == "suppressed" and count_label(12, 5, "suppressed") == "12"
     assert [count_value(n, 5) for n in (4, 5, 1234)] == ["c", 5, 1234]
+
+
+def test_the_chapters_count_phrase():
+    from cpdeval.chapter import count_phrase
+
+    plain, spelled = count_phrase(5), count_phrase(5, spelled=True)
+    assert [plain(n) for n in (0, 3, 7, 1234)] == ["0", "fewer than 5", "7", "1,234"]
+    assert [spelled(n) for n in (3, 7, 12)] == ["fewer than 5", "seven", "12"]

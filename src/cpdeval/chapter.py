@@ -78,6 +78,19 @@ def table_title(name: str) -> str:
         return name.replace("_", " ").capitalize()
 
 
+def count_phrase(threshold_: int, *, spelled: bool = False):
+    """The chapter's ``n_text``: a count for a sentence, as the number ("1,234"; with ``spelled``, one to nine
+    in words: "three") or "fewer than T" where a table would show ``c``
+    (:func:`cpdeval.disclosure.count_text`)."""
+    from .disclosure import count_text
+    from .display import count_in_words
+
+    def n_text(n) -> str:
+        return count_text(n, threshold_, count_in_words if spelled else None)
+
+    return n_text
+
+
 def threshold(params: Mapping[str, Any]) -> int:
     """The disclosure threshold the pipeline passed (``thresholds.disclosure_min_count``: no default here)."""
     value = params["disclosure_min_count"]
