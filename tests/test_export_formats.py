@@ -18,7 +18,7 @@ from cpdeval.ingest.csvread import read_text_csv
 from cpdeval.ingest.register_validate import ingest_links, ingest_schools
 from cpdeval.pseudonymise import pseudonymise_value
 
-from conftest import BOOKING_HEADER, GOOD_BOOKING, REAL_DATA, ROOT, requires_real_data, write_csv
+from conftest import BOOKING_HEADER, GOOD_BOOKING, REAL_DATA, ROOT, requires_real_data
 
 KEY = b"k" * 32
 START = BOOKING_HEADER.split(",").index("Start Date")
