@@ -8,6 +8,7 @@ which years, where outputs go) so that no rule or module re-derives them.
 
 from __future__ import annotations
 
+import copy
 import functools
 import glob
 import os
@@ -133,8 +134,6 @@ def schema_default(key: str):
     """The default the config schema gives ``key`` (dotted, e.g. ``"attainment.min_schools"``): the one place a
     default is written. Library functions take theirs from here, so a call outside the pipeline (a test, a
     notebook) behaves as a run whose config leaves the key out."""
-    import copy
-
     node = _schema()
     for part in key.split("."):
         node = (node.get("properties") or {}).get(part)
@@ -147,17 +146,13 @@ def schema_default(key: str):
 
 def section_defaults(section: str) -> dict:
     """Every default the config schema gives inside ``section`` (e.g. ``"attainment"``): key -> value."""
-    import copy
-
-    props = (_schema()["properties"][section].get("properties") or {})
-    return {k: copy.deepcopy(v["default"]) for k, v in props.items() if "default" in v}
+    props = _schema()["properties"][section].get("properties") or {}
+    return {k: schema_default(f"{section}.{k}") for k, spec in props.items() if "default" in spec}
 
 
 def apply_defaults(cfg: dict, schema: dict | None = None) -> dict:
     """Fill every key the schema gives a ``default:`` and the config leaves out, in place (the schema is the
     one source of each default). A section with a default of ``{}`` is created so its own defaults apply."""
-    import copy
-
     schema = schema if schema is not None else _schema()
     for key, spec in (schema.get("properties") or {}).items():
         if key not in cfg and "default" in spec:
@@ -351,8 +346,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "configuration", root: str | Path | None = None) -> "RunConfig":
-        validate_config(data, source, root)
-        apply_defaults(data)
+        validate_config(data, source, root)     # fills in the schema's defaults too
         run = cls(data=data, root=Path(root) if root else PROJECT_ROOT)
         run.check_synthetic_folder()
         return run
