@@ -42,10 +42,12 @@ include: "rules/common.smk"
 include: "rules/synthetic.smk"
 include: "rules/ingest.smk"
 include: "rules/link.smk"
-# chapter rule files (each registers its derived tables in CHAPTER_INPUTS)
-include: "rules/targeted.smk"
-include: "rules/surveys.smk"
 include: "rules/engagement.smk"
+# chapter rule files (each registers its derived tables in CHAPTER_INPUTS)
+include: "rules/delivery.smk"
+include: "rules/operations.smk"
+include: "rules/impact.smk"
+include: "rules/targeted.smk"
 include: "rules/attainment.smk"
 include: "rules/reports.smk"
 

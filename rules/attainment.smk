@@ -1,6 +1,6 @@
 # Attainment chapter (issue #7): KS4 and KS2 outcomes by user group as published, then adjusted estimates.
-# Logic lives in src/cpdeval/attainment.py (stage run_attainment), the group rules in attainment_groups.py and
-# the figures in attainment_figures.py; the groups and comparisons are config (attainment.definitions).
+# Stage: cpdeval.stages.attainment; library: cpdeval.attainment (tables and estimates), attainment_groups (the
+# group rules) and attainment_figures; the groups and comparisons are config (attainment.definitions).
 
 ATTAINMENT = f"{DERIVED}/attainment"
 ATTAINMENT_DEFINITIONS = RUN.data["attainment"]["definitions"]
@@ -9,7 +9,7 @@ ATTAINMENT_COMPARISONS = [c["id"] for c in load_yaml(ATTAINMENT_DEFINITIONS).get
 
 rule attainment_analysis:
     input:
-        code=stage_code("cpdeval.attainment:run_attainment"),
+        code=stage_code("attainment_analysis"),
         definitions=ATTAINMENT_DEFINITIONS,
         attainment=ingested("attainment_ks4")["table"],
         attainment_ks2=ingested("attainment_ks2")["table"],
@@ -43,7 +43,6 @@ rule attainment_analysis:
         fig_top_quartile=f"{ATTAINMENT}/figures/top_quartile.png",
         **{f"fig_{cid}": f"{ATTAINMENT}/figures/{cid}.png" for cid in ATTAINMENT_COMPARISONS},
     params:
-        stage="cpdeval.attainment:run_attainment",
         years=RUN.data["years"],
         attainment=RUN.data["attainment"],
         disclosure_min_count=RUN.disclosure_min_count,

@@ -1,16 +1,19 @@
 # Shared definitions for the rule files: the job runner and the paths of derived tables.
 
-RUNNER = "../src/cpdeval/runner.py"   # every rule's script: hands the job to cpdeval.stages.<rule>
+# Every rule runs the same script, which calls the function named after the rule in the stage module named after
+# the rule's file: rule `x` of rules/f.smk runs cpdeval.stages.f.x (src/cpdeval/stages/f.py).
+RUNNER = "../src/cpdeval/runner.py"
 
 from cpdeval.codedeps import stage_files
+from cpdeval.stages import module_of
 
 
-def stage_code(target):
-    """Source files of a stage ("module" or "module:function") and of the cpdeval modules it imports. Listed
-    as a rule's `code=` input, an edit to any of them re-runs the rule (the RUNNER script never changes, so
-    Snakemake's own code trigger does not see the library; see cpdeval.codedeps)."""
+def stage_code(rule):
+    """Source files of rule `rule`'s stage function and of the cpdeval modules it imports. Listed as the rule's
+    `code=` input, an edit to any of them re-runs the rule (the RUNNER script never changes, so Snakemake's own
+    code trigger does not see the library; see cpdeval.codedeps)."""
     root = Path(workflow.basedir).resolve()
-    return [str(p.relative_to(root)) for p in stage_files(target, root / "src")]
+    return [str(p.relative_to(root)) for p in stage_files(f"cpdeval.stages.{module_of(rule)}:{rule}", root / "src")]
 
 
 def ingested(table):

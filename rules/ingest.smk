@@ -1,11 +1,17 @@
 # Ingest: read each raw input, map it onto its contract (schemas/), validate it; bad rows go to quarantine,
 # and a reconciliation record proves rows in = rows accepted + rows quarantined (+ rows set aside by design).
+# Stages: cpdeval.stages.ingest.
+
+from cpdeval.config import TARGETED_INPUTS
+
+TARGETED_TABLES = list(TARGETED_INPUTS.values())
+TARGETED_CFG = RUN.data["inputs"].get("targeted") or {}
 
 # the largest ingest, and link, engagement and the survey analysis wait on it: start it first
 rule ingest_bookings:
     priority: 10
     input:
-        code=stage_code("cpdeval.stages:ingest_bookings"),
+        code=stage_code("ingest_bookings"),
         files=RUN.booking_files,
         contract="schemas/bookings.yaml",
     output:
@@ -28,7 +34,7 @@ rule ingest_bookings:
 
 rule ingest_register:
     input:
-        code=stage_code("cpdeval.stages:ingest_register"),
+        code=stage_code("ingest_register"),
         register=RUN.data["inputs"]["register"],
         links=RUN.data["inputs"]["links"],
         census=optional(RUN.optional_input("census")),
@@ -51,7 +57,7 @@ rule ingest_register:
 
 rule ingest_performance:
     input:
-        code=stage_code("cpdeval.stages:ingest_performance"),
+        code=stage_code("ingest_performance"),
         files=lambda w: list(RUN.performance_files(w.ks).values()),
         measures="config/measures.yaml",
         contract="schemas/attainment.yaml",
@@ -72,7 +78,7 @@ rule ingest_performance:
 
 rule ingest_surveys:
     input:
-        code=stage_code("cpdeval.stages:ingest_surveys"),
+        code=stage_code("ingest_surveys"),
         files=list(RUN.survey_files.values()),
         instruments=[f"schemas/instruments/{name}.yaml" for name in RUN.survey_files],
     output:
@@ -91,7 +97,7 @@ rule ingest_surveys:
 
 rule ingest_reference:
     input:
-        code=stage_code("cpdeval.stages:ingest_reference"),
+        code=stage_code("ingest_reference"),
         **{t: optional(RUN.optional_input(t)) for t in (*REFERENCE_TABLES, "feedback_coded")},
     output:
         **{f"{t}_{k}": v for t in (*REFERENCE_TABLES, "feedback_coded") for k, v in ingested(t).items()},
@@ -105,5 +111,24 @@ rule ingest_reference:
         f"logs/{RUN.year}/ingest_reference.log",
     benchmark:
         f"logs/{RUN.year}/benchmarks/ingest_reference.tsv",
+    script:
+        RUNNER
+
+
+# The targeted programme's inputs (inputs.targeted): a year without them gets empty tables.
+rule ingest_targeted:
+    input:
+        code=stage_code("ingest_targeted"),
+        **{key: optional(TARGETED_CFG.get(key)) for key in TARGETED_INPUTS},
+        codebook="config/codebooks/case_outcomes.yaml",
+        contracts=[f"schemas/{t}.yaml" for t in TARGETED_TABLES],
+    output:
+        **{f"{t}_{k}": v for t in TARGETED_TABLES for k, v in ingested(t).items()},
+    params:
+        quality=RUN.data["quality"],
+    log:
+        f"logs/{RUN.year}/ingest_targeted.log",
+    benchmark:
+        f"logs/{RUN.year}/benchmarks/ingest_targeted.tsv",
     script:
         RUNNER

@@ -2,7 +2,7 @@
 
 rule link:
     input:
-        code=stage_code("cpdeval.stages:link"),
+        code=stage_code("link"),
         bookings=ingested("bookings")["table"],
         schools=ingested("schools")["table"],
         links=f"{DERIVED}/ingest/links.parquet",

@@ -24,7 +24,7 @@ CHAPTER_INPUTS["qa"] = {
 
 rule audit:
     input:
-        code=stage_code("cpdeval.stages:audit"),
+        code=stage_code("audit"),
         reconciliation=[ingested(t)["reconciliation"] for t in INGESTED_TABLES],
         quarantine=[ingested(t)["quarantine"] for t in INGESTED_TABLES],
         contracts=sorted(str(p) for p in Path(workflow.basedir, "schemas").glob("*.yaml")),
@@ -42,7 +42,7 @@ rule audit:
 
 rule provenance:
     input:
-        code=stage_code("cpdeval.stages:provenance"),
+        code=stage_code("provenance"),
         raw=RUN.configured_input_files(),
         reconciliation=f"{DERIVED}/audit/reconciliation.parquet",
     output:
@@ -65,7 +65,7 @@ rule render_chapter:
         # every chapter ends with what it was built from, so every chapter reads the provenance record
         unpack(lambda w: {**CHAPTER_INPUTS[w.chapter], "provenance": f"{DERIVED}/audit/provenance.json",
                           "sources": RUN.data["report"]["sources"]}),
-        code=stage_code("cpdeval.stages:render_chapter"),
+        code=stage_code("render_chapter"),
         qmd="reports/{chapter}.qmd",
         quarto_settings="reports/_quarto.yml",
     output:
@@ -94,7 +94,7 @@ rule disclosure_audit:
     """The attacker's check of every published table (no suppressed cell recoverable from the totals and
     percentages published beside it) and the personal-data leak scan of every derived file and report."""
     input:
-        code=stage_code("cpdeval.stages:disclosure_audit"),
+        code=stage_code("disclosure_audit"),
         publications=expand(f"{DERIVED}/publication/{{chapter}}.jsonl", chapter=RUN.chapters),
         reports=expand(f"{REPORTS}/{{chapter}}.{{fmt}}", chapter=RUN.chapters, fmt=RUN.formats),
         raw=RUN.configured_input_files(),
@@ -132,7 +132,7 @@ rule report:
     """One assembled report of the year (HTML and Word), and the landing page: only after the disclosure audit
     has passed."""
     input:
-        code=stage_code("cpdeval.stages:report"),
+        code=stage_code("report"),
         parts=expand(f"{DERIVED}/publication/{{chapter}}.md", chapter=RUN.chapters),
         audit=f"{DERIVED}/audit/disclosure_audit.json",
         sources=RUN.data["report"]["sources"],

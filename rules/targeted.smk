@@ -1,39 +1,14 @@
-# Targeted programme (seed 002): ingest its six inputs through their contracts, then the chapter's tables and
-# figures (Ofsted change, self-assessment, STEM maturity, outcomes by audience, CPD-unit bands, monitoring).
-# Logic: cpdeval.targeted (run_ingest, run_analysis). Inputs absent from a year's config give empty tables.
+# The "Targeted programme" chapter (seed 002): Ofsted change, self-assessment, STEM maturity, outcomes by
+# audience, CPD-unit bands and monitoring, with their figures. Its six inputs are read by ingest_targeted
+# (rules/ingest.smk). Stage: cpdeval.stages.targeted.
 
 TARGETED = f"{DERIVED}/targeted"
-TARGETED_CFG = RUN.data["inputs"].get("targeted") or {}
 TARGETED_SETTINGS = RUN.data["targeted"]
-# inputs.targeted key -> table (contract schemas/<table>.yaml)
-TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_ofsted", "maturity": "targeted_maturity",
-                   "self_assessment": "targeted_self_assessment", "case_outcomes": "targeted_case_outcomes",
-                   "monitoring": "targeted_monitoring"}
-TARGETED_TABLES = list(TARGETED_INPUTS.values())
-
-
-rule ingest_targeted:
-    input:
-        code=stage_code("cpdeval.targeted:run_ingest"),
-        **{key: optional(TARGETED_CFG.get(key)) for key in TARGETED_INPUTS},
-        codebook="config/codebooks/case_outcomes.yaml",
-        contracts=[f"schemas/{t}.yaml" for t in TARGETED_TABLES],
-    output:
-        **{f"{t}_{k}": v for t in TARGETED_TABLES for k, v in ingested(t).items()},
-    params:
-        quality=RUN.data["quality"],
-        stage="cpdeval.targeted:run_ingest",
-    log:
-        f"logs/{RUN.year}/ingest_targeted.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_targeted.tsv",
-    script:
-        RUNNER
 
 
 rule targeted_analysis:
     input:
-        code=stage_code("cpdeval.targeted:run_analysis"),
+        code=stage_code("targeted_analysis"),
         **{t: ingested(t)["table"] for t in TARGETED_TABLES},
         bookings=f"{DERIVED}/link/bookings_linked.parquet",
         lineage=f"{DERIVED}/link/school_lineage.parquet",
@@ -58,7 +33,6 @@ rule targeted_analysis:
         fig_outcome_types=f"{TARGETED}/figures/outcome_types.png",
         fig_maturity=f"{TARGETED}/figures/maturity_change.png",
     params:
-        stage="cpdeval.targeted:run_analysis",
         min_days=TARGETED_SETTINGS["min_days_after_start"],
         unit_bands=TARGETED_SETTINGS["unit_bands"],
         disclosure_min_count=RUN.disclosure_min_count,
@@ -73,7 +47,7 @@ rule targeted_analysis:
 
 CHAPTER_INPUTS["targeted"] = {
     **{name: path for name, path in rules.targeted_analysis.output.items()},
-    # satisfaction and quality by role: the survey analysis (rules/surveys.smk) of the event_feedback instrument
+    # satisfaction and quality by role: the survey analysis (rules/impact.smk) of the event_feedback instrument
     "survey_summary": f"{DERIVED}/surveys/survey_item_summary.parquet",
     "survey_levels": f"{DERIVED}/surveys/survey_levels.parquet",
     "codebook": "config/codebooks/case_outcomes.yaml",

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from conftest import ROOT, one_row
-from cpdeval.analysis.delivery import (DELIVERY_OUTPUTS, against_targets, participants_by_role, penetration,
+from cpdeval.analysis.delivery import (against_targets, participants_by_role, penetration,
                                        reach_counts, reach_long, school_flows, schools_by_phase, units_by_term,
                                        units_by_year, year_on_year)
 from cpdeval.engagement import build_engagements, build_school_year
@@ -241,7 +241,7 @@ SEED_YEARS = {"financial_year_start_month": 4, "delivery": ["2012-13", "2013-14"
 @pytest.fixture(scope="module")
 def seed_run(tmp_path_factory):
     """The seed world through the engagement and delivery stages, as the workflow runs them."""
-    from cpdeval.analysis.delivery import run_delivery
+    from cpdeval.stages.delivery import OUTPUTS, delivery_analysis
 
     out = tmp_path_factory.mktemp("seed")
     bookings, schools, lineage, targets = seed_world()
@@ -252,9 +252,9 @@ def seed_run(tmp_path_factory):
     for name, df in (("engagements", eng), ("school_year", sy), ("schools", schools), ("lineage", lineage),
                      ("targets", targets)):
         df.write_parquet(paths[name])
-    outputs = {k: out / "delivery" / v for k, v in DELIVERY_OUTPUTS.items()}
-    run_delivery(NS(input=NS(**paths), output=NS(**outputs),
-                    params=NS(years=SEED_YEARS, disclosure_min_count=5), logger=logging.getLogger("test")))
+    outputs = {k: out / "delivery" / v for k, v in OUTPUTS.items()}
+    delivery_analysis(NS(input=NS(**paths), output=NS(**outputs),
+                      params=NS(years=SEED_YEARS, disclosure_min_count=5), logger=logging.getLogger("test")))
     rec = out / "reconciliation.json"
     from cpdeval.engagement import reconcile_engagements
     import json

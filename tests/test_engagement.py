@@ -242,7 +242,8 @@ def synthetic_year(tmp_path_factory):
     from cpdeval.config import DEFAULT_CONFIG, load_yaml
     from cpdeval.ingest.bookings import read_bookings
     from cpdeval.ingest.register_validate import ingest_links, ingest_schools
-    from cpdeval.link.stage import link_bookings
+    from cpdeval.link.lineage import build_lineage
+    from cpdeval.link.matching import link_bookings
     from cpdeval.pseudonymise import resolve_key
 
     from cpdeval import synthetic
@@ -256,18 +257,13 @@ def synthetic_year(tmp_path_factory):
     schools = ingest_schools(str(raw / "register" / "edubasealldata.csv"), str(raw / "register" / "england_census.csv"),
                              encoding=cfg["inputs"]["register_encoding"])
     links = ingest_links(str(raw / "register" / "links_edubasealldata.csv"), encoding=cfg["inputs"]["register_encoding"])
-    d = root / "derived"
-    d.mkdir()
-    bookings.accepted.write_parquet(d / "bookings.parquet")
-    schools.accepted.write_parquet(d / "schools.parquet")
-    links.accepted.write_parquet(d / "links.parquet")
-    outputs = {k: str(d / f"{k}.parquet") for k in ("lineage", "lineage_issues", "bookings", "unmatched", "match_rates")}
-    outputs["bookings"] = str(d / "bookings_linked.parquet")
-    link_bookings(str(d / "bookings.parquet"), str(d / "schools.parquet"), str(d / "links.parquet"), outputs,
-                  min_confidence=0.85, years=cfg["years"])
-    return {"cfg": cfg, "files": files, "quarantine": bookings.quarantine,
-            "bookings": pl.read_parquet(outputs["bookings"]), "schools": schools.accepted,
-            "lineage": pl.read_parquet(outputs["lineage"])}
+    b, s, lk = bookings.accepted, schools.accepted, links.accepted
+    urns = pl.concat([s["urn"], b["urn"].drop_nulls(), lk["urn"], lk["link_urn"]]).unique()
+    lineage, _ = build_lineage(lk, urns.sort().to_list())
+    linked, _, _ = link_bookings(b, s, lineage, min_confidence=0.85,
+                                 fy_start_month=cfg["years"]["financial_year_start_month"])
+    return {"cfg": cfg, "files": files, "quarantine": bookings.quarantine, "bookings": linked,
+            "schools": s, "lineage": lineage}
 
 
 def test_synthetic_year_reconciles_with_the_booking_export(synthetic_year):

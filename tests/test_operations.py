@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from conftest import ROOT, one_row
-from cpdeval.analysis.operations import (OPERATIONS_OUTPUTS, booking_funnel, leader_delivery, partnership_delivery,
-                                         practitioner_led, run_operations)
+from cpdeval.analysis.operations import booking_funnel, leader_delivery, partnership_delivery, practitioner_led
+from cpdeval.stages.operations import OUTPUTS as OPERATIONS_OUTPUTS, operations_analysis
 from cpdeval.engagement import reconcile_engagements
 from cpdeval.ingest.surveys import load_instrument
 from cpdeval.tables import find_disclosure_breaches
@@ -128,7 +128,7 @@ def stage_run(w, tmp_path_factory):
     outputs = {k: out / "ops" / v for k, v in OPERATIONS_OUTPUTS.items()}
     years = {"financial_year_start_month": 4, "delivery": YEARS, "reporting": "2016-17",
              "terms": {"autumn": 9, "spring": 1, "summer": 4}}
-    run_operations(NS(input=NS(**paths), output=NS(**outputs), params=NS(years=years, disclosure_min_count=1),
+    operations_analysis(NS(input=NS(**paths), output=NS(**outputs), params=NS(years=years, disclosure_min_count=1),
                       logger=logging.getLogger("test")))
     rec = out / "reconciliation.json"
     rec.write_text(json.dumps(reconcile_engagements(bookings, eng, sy)))

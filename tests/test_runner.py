@@ -13,11 +13,18 @@ class _Params(dict):
 
 
 def _job(tmp_path, monkeypatch, body: str):
+    """A job of rule ``fake_rule`` whose stage function is ``run`` in a module written from ``body``."""
+    import importlib
+
+    import cpdeval.stages
+
     (tmp_path / "fake_stage.py").write_text(body)
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("fake_stage", None)
+    fake = importlib.import_module("fake_stage")
+    monkeypatch.setattr(cpdeval.stages, "stage_function", lambda rule: {"fake_rule": fake.run}[rule])
     log = tmp_path / "logs" / "fake.log"
-    smk = SimpleNamespace(input=[], output=[], params=_Params(stage="fake_stage:run"), log=[str(log)],
+    smk = SimpleNamespace(input=[], output=[], params=_Params(), log=[str(log)],
                           wildcards={}, rule="fake_rule", scriptdir=None)
     return smk, log
 
@@ -37,3 +44,11 @@ def test_a_data_error_is_one_line_without_a_traceback(tmp_path, monkeypatch):
     assert main(smk) == 1
     text = log.read_text()
     assert "bookings.csv row 7: no date" in text and "Traceback" not in text
+
+
+def test_a_rule_without_a_stage_function_is_named(tmp_path):
+    log = tmp_path / "no_stage.log"
+    smk = SimpleNamespace(input=[], output=[], params=_Params(), log=[str(log)], wildcards={}, rule="no_such_rule",
+                          scriptdir=None)
+    assert main(smk) == 2
+    assert "rule 'no_such_rule'" in log.read_text() and "src/cpdeval/stages/<file>.py" in log.read_text()

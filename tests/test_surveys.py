@@ -15,9 +15,12 @@ import yaml
 
 from conftest import ROOT
 from cpdeval import surveys as S
+from cpdeval import surveys_figures as SF
+from cpdeval import surveys_publish as SP
 from cpdeval.contracts import load_contract
 from cpdeval.display import fmt_pct, round_half_away
 from cpdeval.errors import ConfigError, InputError
+from cpdeval.stages.impact import impact_analysis
 from cpdeval.stats import counts_giving, rounds_to, wilson_interval
 from cpdeval.tables import find_disclosure_breaches
 
@@ -115,7 +118,7 @@ def test_a_new_instrument_needs_only_its_definition(tmp_path):
     assert (u["respondents"], u["n_substantive"], u["n_positive"]) == (6, 5, 4)
     r = overall(summary, "rating")
     assert r["pct_positive"] == pytest.approx(80.0) and r["pct_top"] == pytest.approx(40.0)
-    specs = S.plan_figures(summary, instruments, threshold=1)
+    specs = SF.plan_figures(summary, instruments, threshold=1)
     assert {s.kind for s in specs if s.subgroup == "all"} == {"levels"}   # two scales, one item each
 
 
@@ -302,11 +305,11 @@ def test_benchmarks_sit_beside_never_inside_this_surveys_results(inst):
     resp = build("participant_impact", {"overall_impact": {"Very high": 9, "High": 1, "Low": 10}}, inst)
     _, summary, _ = summarise(resp, inst)
     ref = S.load_benchmarks(BENCHMARKS, inst)
-    comp = S.benchmark_comparison(summary, ref["benchmarks"], inst, "participant_impact")
+    comp = SP.benchmark_comparison(summary, ref["benchmarks"], inst, "participant_impact")
     row = comp.filter(pl.col("bench_source") == "Impact Toolkit").row(0, named=True)
     assert row["this_low"] == pytest.approx(50.0) and row["bench_value"] == 88     # own columns, not pooled
     assert overall(summary, "overall_impact")["pct_positive"] == pytest.approx(50.0)  # summary untouched
-    t = S.publish_benchmark_comparison(comp, threshold=5)
+    t = SP.publish_benchmark_comparison(comp, threshold=5)
     assert [h for h in t.headers if h.startswith("This survey")] and [h for h in t.headers if h.startswith("Benchmark")]
 
 
@@ -337,7 +340,7 @@ def test_published_tables_apply_disclosure_control(inst):
     resp = build("participant_impact", {"career": {"Agree": 3, "Cannot say": 1},
                                         "fulfilled_aims": {"Agree": 40, "Disagree": 2}}, inst)
     _, summary, levels = summarise(resp, inst)
-    t = S.publish_items(summary, inst, "participant_impact", block="participants", threshold=5)
+    t = SP.publish_items(summary, inst, "participant_impact", block="participants", threshold=5)
     body = dict(zip(t.data["Item"], t.data.iter_rows()))
     career = body["The CPD has helped my career development and progression"]
     assert set(career[1:]) == {"c"}
@@ -346,9 +349,9 @@ def test_published_tables_apply_disclosure_control(inst):
     none = body["The CPD increased my confidence"]                 # nobody answered: 0 shown, no percentage
     assert none[1:3] == ("0", "0") and set(none[3:]) == {"x"}
     assert find_disclosure_breaches(t.to_html(), 5) == []
-    lv = S.publish_levels(levels, inst, "participant_impact", "fulfilled_aims", threshold=5)
+    lv = SP.publish_levels(levels, inst, "participant_impact", "fulfilled_aims", threshold=5)
     assert lv.data["%"].to_list()[2] == "c"                        # 2 disagree: count and % suppressed
-    assert S.publish_items(summary, inst, "subject_leader", threshold=5).data.columns == ["Note"]
+    assert SP.publish_items(summary, inst, "subject_leader", threshold=5).data.columns == ["Note"]
 
 
 # --------------------------------------------------------------------------------------------- figures
@@ -361,7 +364,7 @@ def test_figures_are_planned_drawn_and_reproducible(inst, tmp_path):
         "career": {"Agree": 3},
     }, inst, attrs=lambda j: {"role": "Teacher" if j % 2 else "Technician"})
     _, summary, levels = summarise(resp, inst)
-    specs = S.plan_figures(summary, inst, subgroups=["role"], threshold=5)
+    specs = SF.plan_figures(summary, inst, subgroups=["role"], threshold=5)
     keys = {s.key: s.kind for s in specs}
     assert keys["participant_impact.overall_impact"] == "levels"
     assert keys["participant_impact.participants.agree4"] == "diverging"
@@ -369,8 +372,8 @@ def test_figures_are_planned_drawn_and_reproducible(inst, tmp_path):
     assert not any(k.startswith("participant_impact.pupils") for k in keys)     # nobody answered that block
     chosen = [s for s in specs if s.key in ("participant_impact.overall_impact",
                                             "participant_impact.participants.agree4")]
-    m1 = S.draw_figures(chosen, summary, levels, inst, tmp_path / "a", threshold=5, year="2015-16")
-    m2 = S.draw_figures(chosen, summary, levels, inst, tmp_path / "b", threshold=5, year="2015-16")
+    m1 = SF.draw_figures(chosen, summary, levels, inst, tmp_path / "a", threshold=5, year="2015-16")
+    m2 = SF.draw_figures(chosen, summary, levels, inst, tmp_path / "b", threshold=5, year="2015-16")
     for a, b in zip(m1, m2):
         assert (tmp_path / "a" / a["file"]).read_bytes() == (tmp_path / "b" / b["file"]).read_bytes()
         side = json.loads((tmp_path / "a" / (a["file"] + ".json")).read_text())
@@ -405,7 +408,7 @@ def run_stage(tmp_path, d):
              output=NS(**{n: str(out / f"{n}.parquet") for n in names}, figures=str(out / "figures")),
              params=NS(disclosure_min_count=5, fy_start_month=4, year="2015-16", figure_subgroups=["phase"]),
              log=None, logger=logging.getLogger("test_surveys"))
-    S.run_surveys(job)
+    impact_analysis(job)
     return out
 
 
@@ -510,12 +513,12 @@ def test_reproduces_seed_000_participant_survey(inst):
         assert 40 <= overall(summary, item)["pct_top"] <= 50          # "between 4 and 5 in 10 strongly agreed"
     # the narrative words, from the same numbers
     row = overall(summary, "overall_impact")
-    assert S.say(row, threshold=5) == "over nine in 10 (93%)"
-    assert S.say(overall(summary, "career"), threshold=5) == "three quarters (76%)"
-    assert S.say(overall(summary, "pupil_further_study"), threshold=5) == "eight in 10 (80%)"
-    assert S.say(overall(summary, "pupil_further_study"), "top", threshold=5) == "one quarter (25%)"
-    assert S.say(overall(summary, "pupil_engagement"), "top", threshold=5) == "one third (33%)"
-    t = S.publish_items(summary, inst, "participant_impact", block="pupils", threshold=5)
+    assert SP.say(row, threshold=5) == "over nine in 10 (93%)"
+    assert SP.say(overall(summary, "career"), threshold=5) == "three quarters (76%)"
+    assert SP.say(overall(summary, "pupil_further_study"), threshold=5) == "eight in 10 (80%)"
+    assert SP.say(overall(summary, "pupil_further_study"), "top", threshold=5) == "one quarter (25%)"
+    assert SP.say(overall(summary, "pupil_engagement"), "top", threshold=5) == "one third (33%)"
+    t = SP.publish_items(summary, inst, "participant_impact", block="pupils", threshold=5)
     assert t.data["% Strongly agree or Agree"].to_list() == ["91%", "92%", "80%"]
     assert t.data["% Cannot say (of respondents)"].to_list() == ["21%", "30%", "38%"]
 
@@ -564,7 +567,7 @@ def test_reproduces_seed_001_subject_leader_survey_by_phase(inst):
     by = {r["group"]: fmt_pct(r["pct_positive"]) for r in summary.filter(
         (pl.col("item_id") == "impact_colleagues") & (pl.col("subgroup") == "phase")).iter_rows(named=True)}
     assert by == {"Primary": "83%", "Secondary": "54%"}
-    t = S.publish_by_group(summary, inst, "subject_leader", "phase", items=["impact_colleagues"], threshold=5)
+    t = SP.publish_by_group(summary, inst, "subject_leader", "phase", items=["impact_colleagues"], threshold=5)
     assert t.data["% 1 or 2"].to_list() == ["83%", "54%"] and t.data["n"].to_list() == ["30", "72"]
 
 
@@ -620,12 +623,12 @@ def test_reproduces_seed_002_table_5_roles(d3):
     roles = [r for r, c, _ in TABLE5 for _ in range(c)] + [None] * 293   # 1,224 gave a role of 1,517
     resp = build("d3_feedback", {"satisfaction": ["Good"] * len(roles)}, d3, attrs=lambda j: {"role": roles[j]})
     prof = S.respondent_profile(S.prepare_responses(resp), d3)
-    t = S.publish_profile(prof, "d3_feedback", "role", threshold=0)          # as published: no suppression
+    t = SP.publish_profile(prof, "d3_feedback", "role", threshold=0)          # as published: no suppression
     got = dict(zip(t.data["Role"], zip(t.data["No."], t.data["%"])))
     for role, count, pct in TABLE5:
         assert got[role] == (f"{count:,}", pct), role
     assert got["Total (role known)"] == ("1,224", "100%") and got["Not known"][0] == "293"
-    t5 = S.publish_profile(prof, "d3_feedback", "role", threshold=5)         # with disclosure control
+    t5 = SP.publish_profile(prof, "d3_feedback", "role", threshold=5)         # with disclosure control
     assert dict(zip(t5.data["Role"], t5.data["%"]))["Trainee"] == "c"
 
 
@@ -637,16 +640,16 @@ def test_reproduces_seed_002_tables_6_and_7_and_records_the_typo(d3):
     qual = {"Poor": 0, "Satisfactory": 21, "Good": 429, "Very good": 989}
     resp = build("d3_feedback", {"satisfaction": sat, "quality": qual}, d3)
     _, summary, levels = summarise(resp, d3)
-    t6 = S.publish_levels(levels, d3, "d3_feedback", "satisfaction", threshold=0)
+    t6 = SP.publish_levels(levels, d3, "d3_feedback", "satisfaction", threshold=0)
     assert dict(zip(t6.data["Answer"], t6.data["%"])) == {"Excellent": "31%", "Very good": "38%", "Good": "30%",
                                                          "Fair": "1%", "Poor": "0%", "Total (N)": "100%"}
     assert t6.data["No."].to_list()[-1] == "1,366"
-    t7 = S.publish_levels(levels, d3, "d3_feedback", "quality", threshold=0)
+    t7 = SP.publish_levels(levels, d3, "d3_feedback", "quality", threshold=0)
     assert dict(zip(t7.data["Answer"], t7.data["%"])) == {"Very good": "69%", "Good": "30%", "Satisfactory": "1%",
                                                          "Poor": "0%", "Total (N)": "100%"}
     assert t7.data["No."].to_list()[-1] == "1,439"
     assert printed(summary, "quality") == "99%"                        # good or very good, as the text says
-    t7c = S.publish_levels(levels, d3, "d3_feedback", "quality", threshold=5)
+    t7c = SP.publish_levels(levels, d3, "d3_feedback", "quality", threshold=5)
     assert dict(zip(t7c.data["Answer"], t7c.data["%"]))["Poor"] == "0%"     # a zero is shown, as DfE shows it
 
 
@@ -656,7 +659,7 @@ def test_reproduces_seed_002_quality_by_role(d3):
         + ["Satisfactory"] * 7
     resp = build("d3_feedback", {"quality": answers}, d3, attrs=lambda j: {"role": roles[j]})
     _, summary, levels = summarise(resp, d3)
-    t = S.publish_level_matrix(levels, summary, d3, "d3_feedback", subgroup="role", by_group_item="quality",
+    t = SP.publish_level_matrix(levels, summary, d3, "d3_feedback", subgroup="role", by_group_item="quality",
                                threshold=5, worst_first=False)
     rows = {r[0]: r for r in t.data.iter_rows()}
     head, middle = rows["Senior leader (Head Teacher)"], rows["Middle leader"]
@@ -676,14 +679,14 @@ def test_reproduces_seed_002_table_8_with_ranks(d3):
     per_item["s2"] = {"Disagree strongly": 0, "Disagree": 7, "Agree": 507, "Agree strongly": 1002}
     resp = build("d3_feedback", per_item, d3)
     _, summary, levels = summarise(resp, d3)
-    t = S.publish_level_matrix(levels, summary, d3, "d3_feedback", block="statements", threshold=5, rank="top")
+    t = SP.publish_level_matrix(levels, summary, d3, "d3_feedback", block="statements", threshold=5, rank="top")
     assert t.headers == ["Statement", "Disagree strongly", "Disagree", "Agree", "Agree strongly", "Base", "Rank"]
     by_text = {r[0]: r for r in t.data.iter_rows()}
     for text, pcts, base, rank in TABLE8:
         r = by_text[text]
         assert [x for x, p in zip(r[1:5], pcts) if p >= 1] == [f"{p}%" for p in pcts if p >= 1], text
         assert r[5] == f"{base:,}" and r[6] == rank, text
-    t0 = S.publish_level_matrix(levels, summary, d3, "d3_feedback", block="statements", threshold=0, rank="top")
+    t0 = SP.publish_level_matrix(levels, summary, d3, "d3_feedback", block="statements", threshold=0, rank="top")
     for (text, pcts, base, rank), r in zip(TABLE8, t0.data.iter_rows()):
         assert list(r[1:5]) == [f"{p}%" for p in pcts], text           # as published, zeros included
     assert printed(summary, "s2") == "100%"                           # though the row adds up to 99%
@@ -709,7 +712,7 @@ def test_reproduces_seed_002_table_9_order_with_a_versioned_codebook(tmp_path):
     assert set(allf["base"]) == {1094}
     assert allf["label"].to_list() == reasons                         # ranked by frequency: Table 9's order
     assert allf["comments"].to_list() == [100 - 4 * i for i in range(1, 25)]
-    t = S.publish_codes(freq, threshold=5)
+    t = SP.publish_codes(freq, threshold=5)
     assert t.data["Comments"].to_list()[-1] == "1,094"
     assert t.data["% of coded comments"].to_list()[0] == fmt_pct(100 * 96 / 1094) == "9%"
     assert t.data["Comments"].to_list()[23] == "c"                    # 4 comments: below the threshold

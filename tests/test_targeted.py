@@ -26,9 +26,11 @@ import pytest
 
 from cpdeval import display as dsp
 from cpdeval import targeted as tg
+from cpdeval import targeted_figures as tgf
+from cpdeval.ingest import targeted as tgi
 from cpdeval.tables import find_disclosure_breaches, publish_table
 
-CODEBOOK = tg.load_codebook()
+CODEBOOK = tgi.load_codebook()
 COHORT_START = {1: dt.date(2017, 10, 1), 2: dt.date(2018, 9, 1)}
 
 
@@ -807,7 +809,7 @@ def test_units_follow_the_school_across_urn_changes():
 def test_empty_inputs_give_empty_tables_not_errors():
     from cpdeval.contracts import load_contract
 
-    empty = {t: pl.DataFrame(schema=load_contract(t).polars_schema) for t in tg.TARGETED_TABLES}
+    empty = {t: pl.DataFrame(schema=load_contract(t).polars_schema) for t in tgi.TARGETED_TABLES}
     bookings = pl.DataFrame(schema={"urn": pl.Int64, "school_key": pl.Int64, "units": pl.Float64, "status": pl.Utf8,
                                     "start_date": pl.Date, "activity_id": pl.Utf8})
     t = tg.targeted_tables(empty["targeted_schools"], empty["targeted_ofsted"], empty["targeted_maturity"],
@@ -831,10 +833,10 @@ def test_seed_fixture_passes_the_contracts(seed, tmp_path):
     frames = {"targeted_schools": seed.schools, "ofsted": seed.ofsted, "maturity": seed.maturity,
               "self_assessment": seed.self_assessment, "case_outcomes": seed.outcomes, "monitoring": seed.monitoring}
     paths = {k: [_csv(tmp_path / f"{k}.csv", v)] for k, v in frames.items()}
-    res = tg.ingest_targeted(paths, CODEBOOK)
+    res = tgi.ingest_targeted(paths, CODEBOOK)
     for table, r in res.items():
         assert r.quarantine.height == 0, (table, r.quarantine.head())
-        assert r.accepted.height == frames[[k for k, v in tg.TARGETED_INPUTS.items() if v == table][0]].height
+        assert r.accepted.height == frames[[k for k, v in tgi.TARGETED_INPUTS.items() if v == table][0]].height
     t = tg.targeted_tables(res["targeted_schools"].accepted, res["targeted_ofsted"].accepted,
                            res["targeted_maturity"].accepted, res["targeted_self_assessment"].accepted,
                            res["targeted_case_outcomes"].accepted, res["targeted_monitoring"].accepted,
@@ -858,7 +860,7 @@ def test_ingest_quarantines_rows_against_the_codebook_and_cross_column_rules(tmp
                  "100002,,,3,new_school\n"
                  "100001,2019-01-01,monitoring,3,inspected\n"
                  "100003,,,,not_inspected\n")
-    res = tg.ingest_targeted({"case_outcomes": [str(o)], "ofsted": [str(f)]}, CODEBOOK)
+    res = tgi.ingest_targeted({"case_outcomes": [str(o)], "ofsted": [str(f)]}, CODEBOOK)
     oc = res["targeted_case_outcomes"]
     assert oc.accepted["outcome_id"].to_list() == ["A1"]
     rules = oc.quarantine.sort("source_row")["rule"].to_list()
@@ -874,7 +876,7 @@ def test_ingest_quarantines_rows_against_the_codebook_and_cross_column_rules(tmp
 
 
 def test_codebook_is_consistent():
-    types = tg.codebook_types(CODEBOOK)
+    types = tgi.codebook_types(CODEBOOK)
     assert types.height == 31 and types["outcome_type"].n_unique() == 31
     assert set(types["audience"]) == set(TABLE11_AUDIENCE)
     assert set(TABLE11) == set(types["outcome_type"])
@@ -899,9 +901,9 @@ def test_published_table1_applies_disclosure_control(tables):
 
 
 def test_figures_are_written_with_sidecars(tables, tmp_path):
-    p1 = tg.fig_outcomes_by_audience(tables["outcomes_audience"], 5, tmp_path / "a.png")
-    p2 = tg.fig_outcome_types(tables["outcomes_type"], 5, tmp_path / "b.png")
-    p3 = tg.fig_maturity(tables["maturity"], 5, tmp_path / "c.png")
+    p1 = tgf.fig_outcomes_by_audience(tables["outcomes_audience"], 5, tmp_path / "a.png")
+    p2 = tgf.fig_outcome_types(tables["outcomes_type"], 5, tmp_path / "b.png")
+    p3 = tgf.fig_maturity(tables["maturity"], 5, tmp_path / "c.png")
     for p in (p1, p2, p3):
         meta = json.loads(p.with_name(p.name + ".json").read_text())
         assert meta["alt_text"] and "Source:" in meta["caption"] and meta["n"]
@@ -910,7 +912,7 @@ def test_figures_are_written_with_sidecars(tables, tmp_path):
     # small counts are not drawn: five types with 1-4 outcomes are left out and said so
     meta = json.loads((tmp_path / "b.png.json").read_text())
     assert "with fewer than 5 outcomes are not shown" in meta["caption"]
-    again = tg.fig_maturity(tables["maturity"], 5, tmp_path / "c2.png")
+    again = tgf.fig_maturity(tables["maturity"], 5, tmp_path / "c2.png")
     assert again.read_bytes() == p3.read_bytes()
 
 
@@ -937,23 +939,22 @@ def _capture_titles(monkeypatch):
 
 
 def test_codebook_rejects_a_label_split_at_a_comma(tmp_path):
-    bad = (tg.CODEBOOK.read_text(encoding="utf-8")
+    bad = (tgi.CODEBOOK.read_text(encoding="utf-8")
            .replace('label: "Confidence, motivation and engagement in lessons"',
                     "label: Confidence, motivation and engagement in lessons"))
     path = tmp_path / "cb.yaml"
     path.write_text(bad, encoding="utf-8")
     with pytest.raises(ValueError, match="quote labels"):
-        tg.load_codebook(path)
+        tgi.load_codebook(path)
 
 
-def test_rule_file_and_module_agree_on_the_inputs():
-    import re
+def test_every_targeted_input_is_a_config_key_with_a_contract():
+    from cpdeval.config import TARGETED_INPUTS
 
-    text = (Path(tg.__file__).resolve().parents[2] / "rules" / "targeted.smk").read_text(encoding="utf-8")
-    block = re.search(r"TARGETED_INPUTS = (\{.*?\})\n", text, flags=re.S).group(1)
-    assert eval(block) == tg.TARGETED_INPUTS   # noqa: S307 (a literal dict from our own rule file)
-    for key in tg.TARGETED_INPUTS:
-        assert key in (Path(tg.__file__).resolve().parents[2] / "schemas" / "config.schema.yaml").read_text()
+    root = Path(tg.__file__).resolve().parents[2]
+    schema = (root / "schemas" / "config.schema.yaml").read_text(encoding="utf-8")
+    for key, table in TARGETED_INPUTS.items():
+        assert key in schema and (root / "schemas" / f"{table}.yaml").is_file()
 
 
 # =============================================================================================
@@ -968,7 +969,7 @@ def synthetic_targeted(tmp_path_factory):
     generate(out, size="small", seed=777)
     files = {"targeted_schools": "targeted_schools", "ofsted": "ofsted_inspections", "maturity": "maturity",
              "self_assessment": "self_assessment", "case_outcomes": "case_outcomes", "monitoring": "monitoring"}
-    res = tg.ingest_targeted({k: [str(out / "targeted" / f"{v}.csv")] for k, v in files.items()}, CODEBOOK)
+    res = tgi.ingest_targeted({k: [str(out / "targeted" / f"{v}.csv")] for k, v in files.items()}, CODEBOOK)
     return out, res
 
 
@@ -1017,7 +1018,7 @@ def test_chapter_renders_without_disclosure_breaches_or_names(synthetic_run):
     derived = synthetic_run / "data" / "derived" / "synthetic" / "targeted"
     assert "school_name" not in pl.read_parquet(derived / "ofsted_cases.parquet").columns
     rec = pl.read_parquet(synthetic_run / "data" / "derived" / "synthetic" / "audit" / "reconciliation.parquet")
-    assert set(tg.TARGETED_TABLES) <= set(rec["table"])
+    assert set(tgi.TARGETED_TABLES) <= set(rec["table"])
 
 
 def test_derived_tables_are_deterministic(seed, tmp_path):

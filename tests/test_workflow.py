@@ -64,7 +64,7 @@ def test_editing_a_stage_module_reruns_its_rule(project):
     finally:
         stats.write_text(text, encoding="utf-8")   # same content again: Snakemake's checksum says unchanged
     log = result.stdout + result.stderr
-    assert "rule survey_analysis" in log and "Updated input files: src/cpdeval/stats.py" in log
+    assert "rule impact_analysis" in log and "Updated input files: src/cpdeval/stats.py" in log
     assert "ingest_bookings" not in log
 
 

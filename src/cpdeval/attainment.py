@@ -28,9 +28,7 @@ group, followed by the lineage's ``school_key`` so an academy conversion keeps o
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -39,7 +37,6 @@ import polars as pl
 from .attainment_groups import DEFAULT_PROVIDERS, group_counts, group_membership, parse_group_rules, window_metrics
 from .config import schema_default, section_defaults
 from .errors import ConfigError
-from .jobio import job_required, job_value, write_table
 
 DEFAULT_MEASURES = schema_default("attainment.measures")
 DEFAULT_PRIMARY_MEASURES = schema_default("attainment.primary_measures")
@@ -861,32 +858,3 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
             "balance": bal if bal is not None else pl.DataFrame(), "event_study": es_table, "evalues": evalues,
             "confounding": confounding, "summary": summary, "fitted": fitted, "event_study_result": es,
             "e_value_result": head_ev, "panels": panels}
-
-
-def _read_optional(path) -> pl.DataFrame | None:
-    return pl.read_parquet(path) if path else None
-
-
-def run_attainment(job) -> None:
-    """Stage of rule ``attainment_analysis``: tables (parquet), summary (json) and figures (PNG + sidecar)."""
-    from . import attainment_figures as figs
-    from .config import load_yaml
-    from .logs import step
-
-    p, inp, out = job.params, job.input, job.output
-    years = dict(job_value(p, "years"))
-    cfg = settings(job_value(p, "attainment"), years.get("attainment") or [], load_yaml(job_value(inp, "definitions")))
-    with step(job.logger, "reading attainment, register, lineage, engagements and reference tables"):
-        names = {"attainment_ks4": "attainment", "attainment_ks2": "attainment_ks2", "schools": "schools",
-                 "lineage": "lineage", "school_year": "school_year", "engagements": "engagements",
-                 **REFERENCE_INPUTS}
-        data = {k: _read_optional(job_value(inp, v)) for k, v in names.items()}
-    with step(job.logger, f"attainment comparisons and estimates for {cfg['outcome_year']}"):
-        t = attainment_tables(data, cfg, logger=job.logger)
-    for name in OUTPUT_TABLES:
-        write_table(t[name], job_value(out, name))
-    Path(job_value(out, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True, default=str) + "\n",
-                                          encoding="utf-8")
-    with step(job.logger, "drawing figures"):
-        figs.draw_all(t, cfg, {k: job_value(out, k) for k in out.keys()},
-                      threshold=int(job_required(p, "disclosure_min_count")))

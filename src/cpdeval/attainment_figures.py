@@ -51,7 +51,16 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
 
     from .attainment_tables import comparison_table, shown_groups
     from .citations import cite
-    from .figures import BLUE, GREY, LIGHT_GREY, ORANGE, CM, REPORT_WIDTH_CM, apply_house_style, save_figure
+    from .figures import (
+        BLUE,
+        CM,
+        GREY,
+        LIGHT_GREY,
+        ORANGE,
+        REPORT_WIDTH_CM,
+        apply_house_style,
+        save_figure,
+    )
 
     apply_house_style()
     measures = [m for m in comparison["measures"] if m in table["measure"].unique().to_list()]

@@ -2,14 +2,14 @@
 
 Every rule runs the same script (``src/cpdeval/runner.py``), whose text does not change when the library
 does, so Snakemake's own code trigger never sees an edit to a stage module. A rule therefore lists its code
-among its inputs: ``code=stage_code("cpdeval.surveys:run_surveys")`` (helper in ``rules/common.smk``) gives
-the module holding the stage function and every ``cpdeval`` module it imports, at any depth, including the
-imports inside functions (stage modules import lazily). When one of those files is newer than the rule's
+among its inputs: ``code=stage_code("impact_analysis")`` (helper in ``rules/common.smk``) gives the stage module
+holding the rule's function (``cpdeval.stages.impact:impact_analysis``) and every ``cpdeval`` module it imports,
+at any depth, including the imports inside functions (stage modules import lazily). When one of those files is newer than the rule's
 outputs, Snakemake runs the rule again and says why ("Updated input files: src/cpdeval/surveys.py").
 
 The imports are read from the source (:mod:`ast`), nothing is imported. With ``module:function``, only that
-function's imports are followed inside the module (plus its module-level ones): ``cpdeval.stages`` holds
-the stage functions of many rules, and an edit to one of them should not re-run the others.
+function's imports are followed inside the module (plus its module-level ones): a stage module holds the
+functions of several rules, and an edit to one of them should not re-run the others.
 
 Parsing every module costs about 0.6 s each time Snakemake builds its DAG (a no-op run included), so each
 module's imports are kept in ``.snakemake/cpdeval-codedeps.json`` beside the project, keyed by the file's size
@@ -158,7 +158,7 @@ def _deps(module: str, function: str | None, src: Path) -> frozenset[str]:
 
 
 def stage_files(target: str, src: Path = SRC) -> list[Path]:
-    """Source files of a stage: ``"cpdeval.surveys"`` or ``"cpdeval.stages:ingest_bookings"``, with every
+    """Source files of a stage: ``"cpdeval.surveys"`` or ``"cpdeval.stages.ingest:ingest_bookings"``, with every
     ``cpdeval`` module they import at any depth (and the packages' ``__init__`` files), sorted."""
     module, _, function = target.partition(":")
     src = Path(src).resolve()

@@ -24,6 +24,10 @@ from .errors import ConfigError
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
 # programme reference files under `inputs:`, each optional (one ingest rule reads them all)
 REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_judgements", "resource_registrations")
+# the targeted programme's inputs: `inputs.targeted` key -> table (and its contract schemas/<table>.yaml)
+TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_ofsted", "maturity": "targeted_maturity",
+                   "self_assessment": "targeted_self_assessment", "case_outcomes": "targeted_case_outcomes",
+                   "monitoring": "targeted_monitoring"}
 #: What a reader is told is missing when an optional input is not supplied.
 ABSENT_WORDS = {"partnerships": "the list of regional partnerships and their lead schools",
                 "targets": "the delivery targets",

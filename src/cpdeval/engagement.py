@@ -280,39 +280,11 @@ def eligible_schools(schools: pl.DataFrame, lineage: pl.DataFrame | None, financ
             .sort("school_key"))
 
 
+def __getattr__(name: str):
+    # ../shared/benchmarks/pandas-peer/cpdeval_stages.py (a fixed benchmark driver outside this repository) calls
+    # the engagement stage by its name before the stage layer: hand it the stage function
+    if name == "run_engagement":
+        from .stages.engagement import engagement
 
-def run_engagement(job) -> None:
-    """Stage of rule ``engagement``: linked bookings -> engagements, school x year, reconciliation record."""
-    import json
-    from pathlib import Path
-
-    from .contracts import load_contract
-    from .logs import step
-
-    p = job.params
-    years = dict(p.years)
-    regular = dict(p.regular_use)
-    with step(job.logger, "reading linked bookings, the register and the URN lineage"):
-        bookings = pl.read_parquet(job.input.bookings)
-        schools = pl.read_parquet(job.input.schools)
-        lineage = pl.read_parquet(job.input.lineage)
-    with step(job.logger, f"building the engagement table from {bookings.height} bookings"):
-        eng = build_engagements(bookings, schools, lineage,
-                                fy_start_month=int(years["financial_year_start_month"]),
-                                terms=years.get("terms"))
-    with step(job.logger, "aggregating schools x years"):
-        sy = build_school_year(eng, delivery_years=years.get("delivery"),
-                               regular_min_years=int(regular["min_years"]), regular_of_last=int(regular["of_last"]))
-    rec = reconcile_engagements(bookings, eng, sy)
-    for name, df in (("engagements", eng), ("school_year", sy)):
-        contract = load_contract(name)
-        missing = [c for c in contract.column_names if c not in df.columns]
-        if missing:
-            raise RuntimeError(f"{name}: columns {missing} of schemas/{name}.yaml are missing")
-        df = df.select([pl.col(c.name).cast(c.polars_dtype) for c in contract.columns])
-        contract.pandera_schema().validate(df)
-        Path(getattr(job.output, name)).parent.mkdir(parents=True, exist_ok=True)
-        df.write_parquet(getattr(job.output, name), statistics=False)
-    Path(job.output.reconciliation).write_text(json.dumps(rec, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    job.logger.info("%d attended bookings (of %d) are engagements; %d without an identified school; "
-                    "%d school-years", rec["engagements"], rec["bookings"], rec["engagements_without_school"], sy.height)
+        return engagement
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """Targeted programme (seed 002): Ofsted change, STEM maturity, self-assessment and outcomes by audience.
 
-Plain functions on polars DataFrames, one per table of the "Targeted programme" chapter, plus the two stage
-functions the rules call (:func:`run_ingest`, :func:`run_analysis`).
+Plain functions on polars DataFrames, one per table of the "Targeted programme" chapter. Reading the inputs
+and the codebook: :mod:`cpdeval.ingest.targeted`; figures: :mod:`cpdeval.targeted_figures`; the rule's stage:
+:mod:`cpdeval.stages.targeted`.
 
 Definitions
 -----------
@@ -45,46 +46,28 @@ the run config sets ``render.allow_names: true`` (internal drafts).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import polars as pl
 
-from . import CONFIG_DIR
-from . import display as d
 from .config import schema_default
-from .disclosure import count_label
-from .jobio import job_required, job_value, write_table
+from .ingest.targeted import codebook_types, load_codebook
 
 __all__ = [
-    "TARGETED_INPUTS", "TARGETED_TABLES", "DEFAULT_MIN_DAYS", "DEFAULT_UNIT_BANDS", "HOURS_PER_UNIT",
+    "DEFAULT_MIN_DAYS", "DEFAULT_UNIT_BANDS", "HOURS_PER_UNIT",
     "RATING_LABEL", "MATURITY_LEVEL", "ASPECTS", "SUBJECTS", "STEM_SUBJECTS", "CRITERIA",
-    "load_codebook", "codebook_types", "ingest_targeted",
     "active_schools", "phase_group_expr", "ofsted_status", "ofsted_by_pre_rating", "ofsted_transitions",
     "ofsted_direction", "ofsted_funnel", "ofsted_cases",
     "self_assessment_means", "criterion_ranks", "self_assessment_change", "self_assessment_cell_counts",
     "maturity_change", "outcomes_by_type", "outcomes_by_audience", "outcomes_by_domain",
     "cpd_units_by_school", "unit_band_labels", "unit_band_expr", "school_outcomes", "outcomes_by_group",
     "monitoring_table", "monitoring_checks", "data_checks", "targeted_tables",
-    "run_ingest", "run_analysis",
 ]
 
-#: inputs.targeted config key -> table (and contract) name
-TARGETED_INPUTS = {
-    "targeted_schools": "targeted_schools",
-    "ofsted": "targeted_ofsted",
-    "maturity": "targeted_maturity",
-    "self_assessment": "targeted_self_assessment",
-    "case_outcomes": "targeted_case_outcomes",
-    "monitoring": "targeted_monitoring",
-}
-TARGETED_TABLES = list(TARGETED_INPUTS.values())
 DEFAULT_MIN_DAYS = schema_default("targeted.min_days_after_start")
 DEFAULT_UNIT_BANDS = tuple(schema_default("targeted.unit_bands"))
 HOURS_PER_UNIT = 5
-CODEBOOK = CONFIG_DIR / "codebooks" / "case_outcomes.yaml"
 SOURCE = "Targeted programme records"
 
 RATING_LABEL = {1: "Outstanding", 2: "Good", 3: "Requires improvement", 4: "Inadequate"}
@@ -121,130 +104,6 @@ MONITORING_MEASURES = {"slt": "Senior leaders", "teachers": "Teachers (including
                        "specialism": "Teachers by subject specialism", "cpd_events": "CPD events by subject area",
                        "community_events": "Community events"}
 DIRECTIONS = ("improved", "same", "declined")
-
-
-# =============================================================================================
-# Codebook
-# =============================================================================================
-
-def load_codebook(path: str | Path | None = None) -> dict:
-    """The case-outcomes codebook (``config/codebooks/case_outcomes.yaml``), checked for consistency."""
-    from .config import safe_yaml
-
-    p = Path(path) if path else CODEBOOK
-    cb = safe_yaml(p.read_text(encoding="utf-8"))
-    audiences = [a["id"] for a in cb["audiences"]]
-    domains = [x["id"] for x in cb["domains"]]
-    allowed = {"outcome_types": {"id", "audience", "domain", "label", "other", "description"},
-               "audiences": {"id", "label"}, "domains": {"id", "label", "description"},
-               "evidence": {"id", "label"}}
-    for section, keys in allowed.items():
-        for entry in cb.get(section) or []:
-            extra = set(entry) - keys
-            if extra or not isinstance(entry.get("label"), str):
-                # e.g. an unquoted label with a comma inside {...} splits into a stray key
-                raise ValueError(f"{p}: {section} entry {entry.get('id')!r} has unexpected keys {sorted(extra)} or no "
-                                 "text label (quote labels that contain commas)")
-    seen = set()
-    for t in cb["outcome_types"]:
-        if t["id"] in seen:
-            raise ValueError(f"{p}: outcome type {t['id']} is listed twice")
-        seen.add(t["id"])
-        if t["audience"] not in audiences:
-            raise ValueError(f"{p}: outcome type {t['id']} has unknown audience {t['audience']}")
-        if t.get("domain") is not None and t["domain"] not in domains:
-            raise ValueError(f"{p}: outcome type {t['id']} has unknown domain {t['domain']}")
-    cb["version"] = str(cb["version"])
-    return cb
-
-
-def codebook_types(codebook: Mapping[str, Any]) -> pl.DataFrame:
-    """One row per outcome type: audience (with label and order), type label and order, default domain."""
-    aud = {a["id"]: (i, a["label"]) for i, a in enumerate(codebook["audiences"])}
-    rows = [{"audience": t["audience"], "audience_label": aud[t["audience"]][1],
-             "audience_order": aud[t["audience"]][0], "outcome_type": t["id"], "label": t["label"],
-             "type_order": i, "default_domain": t.get("domain"), "other": bool(t.get("other", False))}
-            for i, t in enumerate(codebook["outcome_types"])]
-    return pl.DataFrame(rows, schema={"audience": pl.Utf8, "audience_label": pl.Utf8, "audience_order": pl.Int64,
-                                      "outcome_type": pl.Utf8, "label": pl.Utf8, "type_order": pl.Int64,
-                                      "default_domain": pl.Utf8, "other": pl.Boolean})
-
-
-# =============================================================================================
-# Ingest
-# =============================================================================================
-
-def _problems(df: pl.DataFrame, table: str, cond: pl.Expr, column: str, rule: str,
-              value: pl.Expr | None = None) -> pl.DataFrame:
-    bad = df.filter(cond)
-    return bad.select(
-        pl.lit(table).alias("table"), pl.col("source_file").cast(pl.Utf8), pl.col("source_row").cast(pl.Int64),
-        pl.lit(column).alias("column"), pl.lit(rule).alias("rule"),
-        (value if value is not None else pl.col(column)).cast(pl.Utf8).alias("value"),
-        pl.lit(None, dtype=pl.Utf8).alias("detail"))
-
-
-def _post_check_problems(table: str, df: pl.DataFrame, codebook: Mapping[str, Any]) -> list[pl.DataFrame]:
-    """Rules that span columns or need the codebook (the contract checks one column at a time)."""
-    if not df.height:
-        return []
-    out = []
-    if table == "targeted_ofsted":
-        out.append(_problems(df, table, (pl.col("status") == "inspected") & pl.col("inspection_date").is_null(),
-                             "inspection_date", "an inspected row needs an inspection date"))
-        out.append(_problems(df, table, (pl.col("status") == "inspected") & pl.col("inspection_type").is_null(),
-                             "inspection_type", "an inspected row needs an inspection type"))
-        out.append(_problems(df, table, (pl.col("status") != "inspected")
-                             & (pl.col("inspection_date").is_not_null() | pl.col("overall_effectiveness").is_not_null()),
-                             "status", "a new_school or not_inspected row carries no inspection date or grade"))
-        out.append(_problems(df, table, (pl.col("inspection_type") == "monitoring")
-                             & pl.col("overall_effectiveness").is_not_null(),
-                             "overall_effectiveness", "a monitoring visit carries no overall effectiveness grade"))
-    elif table == "targeted_case_outcomes":
-        types = codebook_types(codebook)
-        version = codebook["version"]
-        known = types["outcome_type"].to_list()
-        out.append(_problems(df, table, ~pl.col("outcome_type").is_in(known), "outcome_type",
-                             f"outcome type not in the case-outcomes codebook (version {version})"))
-        own = df.join(types.select("outcome_type", pl.col("audience").alias("_type_audience")),
-                      on="outcome_type", how="inner")
-        out.append(_problems(own, table, pl.col("audience") != pl.col("_type_audience"), "audience",
-                             "outcome type belongs to another audience in the codebook"))
-        out.append(_problems(df, table, pl.col("codebook_version") != version, "codebook_version",
-                             f"coded with another codebook version (this run uses {version})"))
-    return [p for p in out if p.height]
-
-
-def ingest_targeted(paths: Mapping[str, Sequence[str]], codebook: Mapping[str, Any] | None = None) -> dict:
-    """Read every configured targeted input through its contract; ``{table: IngestResult}``.
-
-    ``paths`` maps the ``inputs.targeted`` keys (:data:`TARGETED_INPUTS`) to lists of files; an input with
-    no file gives an empty table. Rows breaking a cross-column rule or the codebook are quarantined too,
-    and the reconciliation still balances.
-    """
-    from .contracts import (QUARANTINE_SCHEMA, IngestResult, empty_quarantine, ingest_generic_csv, load_contract,
-                            reconcile)
-
-    cb = codebook or load_codebook()
-    results = {}
-    for key, table in TARGETED_INPUTS.items():
-        files = [str(f) for f in (paths.get(key) or [])]
-        contract = load_contract(table)
-        if not files:
-            results[table] = IngestResult(pl.DataFrame(schema=contract.polars_schema), empty_quarantine(), [])
-            continue
-        res = ingest_generic_csv(files, contract)
-        problems = _post_check_problems(table, res.accepted, cb)
-        if problems:
-            extra = pl.concat([p.select([pl.col(k).cast(v) for k, v in QUARANTINE_SCHEMA.items()]) for p in problems])
-            quarantine = pl.concat([res.quarantine, extra]).sort(["source_file", "source_row", "column", "rule"])
-            bad = extra.select("source_file", "source_row").unique()
-            accepted = res.accepted.join(bad, on=["source_file", "source_row"], how="anti")
-            counts = {r.source_file: r.rows_in for r in res.reconciliation}
-            res = IngestResult(accepted, quarantine, reconcile(counts, accepted, quarantine, table))
-            res.check_balanced()
-        results[table] = res
-    return results
 
 
 # =============================================================================================
@@ -912,131 +771,7 @@ def data_checks(schools: pl.DataFrame, ofsted: pl.DataFrame, maturity: pl.DataFr
 
 
 # =============================================================================================
-# Figures
-# =============================================================================================
-
-def _no_data(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def fig_outcomes_by_audience(by_audience: pl.DataFrame, threshold: int, path: str | Path) -> Path:
-    """Outcomes per audience (horizontal bars; counts below the threshold are not drawn and marked c)."""
-    from .figures import BLUE, finding_title, new_figure, save_figure
-
-    a = by_audience.filter(pl.col("audience") != "total").sort("audience_order", descending=True)
-    total = int(by_audience.filter(pl.col("audience") == "total")["n"].sum()) if by_audience.height else 0
-    fig, ax = new_figure("barh", height_cm=7.5)
-    shown = [(r["audience_label"], r["n"]) for r in a.iter_rows(named=True)]
-    vals = [n if n >= threshold else 0 for _, n in shown]
-    if total:
-        bars = ax.barh([lab for lab, _ in shown], vals, color=BLUE)
-        ax.bar_label(bars, labels=[count_label(n, threshold) for _, n in shown],
-                     padding=2, fontsize=8.5)
-        ax.set_xlabel("Outcomes coded")
-        top = max(shown, key=lambda x: (x[1], x[0]))
-        title = (f"{top[0]} were the audience with the most outcomes" if top[1] >= threshold
-                 else "Few outcomes were coded for any one audience")
-    else:
-        _no_data(ax, "No outcomes were coded")
-        title = "No outcomes were coded from the case evidence"
-    finding_title(ax, title)
-    small = sum(1 for _, n in shown if 0 < n < threshold)
-    note = f" Audiences with fewer than {threshold} outcomes are not shown (c)." if small else ""
-    alt = "Horizontal bar chart of coded outcomes by audience: " + "; ".join(
-        f"{lab} {count_label(n, threshold, 'suppressed')}" for lab, n in reversed(shown)) + "."
-    return save_figure(fig, path, alt_text=alt,
-                       caption=f"Outcomes coded from case evidence, by audience (each outcome coded once).{note} "
-                               f"Source: {SOURCE}, coded case outcomes. n = {d.fmt_count(total)} outcomes.",
-                       source=f"{SOURCE}, coded case outcomes", n=total)
-
-
-def fig_outcome_types(by_type: pl.DataFrame, threshold: int, path: str | Path) -> Path:
-    """Outcome types with at least ``threshold`` outcomes, grouped by audience (the seed's lost charts)."""
-    from matplotlib.patches import Patch
-
-    from .figures import PALETTE, finding_title, new_figure, save_figure
-
-    t = by_type.filter(pl.col("n") >= threshold).sort(["audience_order", "n", "type_order"],
-                                                      descending=[False, True, False])
-    small = by_type.filter((pl.col("n") > 0) & (pl.col("n") < threshold)).height
-    total = int(by_type["n"].sum())
-    height = max(6.0, 1.6 + 0.55 * max(t.height, 1))
-    fig, ax = new_figure("barh", height_cm=height)
-    if t.height:
-        rows = list(t.iter_rows(named=True))[::-1]
-        labels = [r["label"] if len(r["label"]) <= 52 else r["label"][:49].rstrip(" ,") + "..." for r in rows]
-        colours = [PALETTE[r["audience_order"] % len(PALETTE)] for r in rows]
-        bars = ax.barh(range(len(rows)), [r["n"] for r in rows], color=colours)
-        ax.set_yticks(range(len(rows)), labels, fontsize=7.5)
-        ax.bar_label(bars, labels=[d.fmt_count(r["n"]) for r in rows], padding=2, fontsize=8)
-        ax.set_xlabel("Outcomes coded")
-        seen = {}
-        for r in t.iter_rows(named=True):
-            seen.setdefault(r["audience_label"], PALETTE[r["audience_order"] % len(PALETTE)])
-        ax.legend(handles=[Patch(color=c, label=a) for a, c in seen.items()], loc="lower right", fontsize=7.5)
-        top = max(rows, key=lambda r: (r["n"], -r["type_order"]))
-        title = f"{top['audience_label']}: {top['label'][0].lower() + top['label'][1:]} was the most frequent outcome"
-        if len(title) > 75:
-            title = f"The most frequent outcome type was one for {top['audience_label'].lower()}"
-    else:
-        _no_data(ax, f"No outcome type has {threshold} or more outcomes")
-        title = f"No single outcome type reached {threshold} outcomes"
-    finding_title(ax, title)
-    note = (f" {d.count_in_words(small, capitalize=True)} other type{'s' if small != 1 else ''} with fewer than "
-            f"{threshold} outcomes {'are' if small != 1 else 'is'} not shown." if small else "")
-    alt = ("Horizontal bar chart of outcome types with at least " f"{threshold} coded outcomes: " +
-           "; ".join(f"{r['audience_label']}, {r['label']}: {r['n']}" for r in t.iter_rows(named=True)) + ".")
-    return save_figure(fig, path, alt_text=alt,
-                       caption=f"Outcome types observed in the case evidence, coloured by audience.{note} "
-                               f"Source: {SOURCE}, coded case outcomes. n = {d.fmt_count(total)} outcomes.",
-                       source=f"{SOURCE}, coded case outcomes", n=total)
-
-
-def fig_maturity(mat: pl.DataFrame, threshold: int, path: str | Path) -> Path:
-    """Dumbbell chart: mean maturity level at the start and the end, per aspect (schools with both)."""
-    from .figures import BLUE, GREY, LIGHT_GREY, finding_title, new_figure, save_figure
-
-    a = mat.filter((pl.col("aspect") != "overall") & (pl.col("n_paired") >= threshold)
-                   & pl.col("mean_change").is_not_null()).sort(["mean_change", "aspect_order"], descending=[False, True])
-    hidden = mat.filter((pl.col("aspect") != "overall") & (pl.col("n_paired") > 0)
-                        & (pl.col("n_paired") < threshold)).height
-    fig, ax = new_figure("dot", height_cm=7.5)
-    rows = list(a.iter_rows(named=True))
-    if rows:
-        for i, r in enumerate(rows):
-            ax.plot([r["mean_start"], r["mean_end"]], [i, i], color=LIGHT_GREY, linewidth=4, zorder=1)
-            ax.scatter([r["mean_start"]], [i], color=GREY, zorder=2, s=30, label="Start" if i == 0 else None)
-            ax.scatter([r["mean_end"]], [i], color=BLUE, zorder=3, s=36, label="End" if i == 0 else None)
-            ax.annotate(f"{d.fmt_number(r['mean_change'], 1, signed=True)}", (r["mean_end"], i),
-                        xytext=(6, -3), textcoords="offset points", fontsize=8.5)
-        ax.set_yticks(range(len(rows)), [r["label"] for r in rows])
-        ax.set_xlim(0.8, 5.4)
-        ax.set_xticks(list(MATURITY_LEVEL), [f"{k}\n{v}" for k, v in MATURITY_LEVEL.items()], fontsize=7.5)
-        ax.legend(loc="lower right")
-        top = rows[-1]
-        title = f"{top['label']} moved furthest, {d.fmt_number(top['mean_change'], 1)} levels on average"
-        n = int(min(r["n_paired"] for r in rows))
-    else:
-        _no_data(ax, f"Fewer than {threshold} schools rated maturity at both times")
-        title = "Too few schools rated their maturity at the start and the end to show"
-        n = 0
-    finding_title(ax, title)
-    note = (f" {d.count_in_words(hidden, capitalize=True)} aspect{'s' if hidden != 1 else ''} rated by fewer than "
-            f"{threshold} schools {'are' if hidden != 1 else 'is'} not shown." if hidden else "")
-    alt = ("Dot chart of the mean STEM maturity level (1 beginning to 5 exemplar) at the start and the end of the "
-           "programme: " + "; ".join(f"{r['label']} from {d.fmt_number(r['mean_start'], 1)} to "
-                                      f"{d.fmt_number(r['mean_end'], 1)}" for r in reversed(rows)) + ".")
-    return save_figure(fig, path, alt_text=alt,
-                       caption=f"Mean STEM maturity level at the start and the end of the programme, schools rating "
-                               f"both times (retrospective self-ratings at interview).{note} "
-                               f"Source: {SOURCE}, maturity ratings. n = {d.fmt_count(n)} schools or more per aspect.",
-                       source=f"{SOURCE}, maturity ratings", n=n)
-
-
-# =============================================================================================
-# All tables, and the stage functions
+# All tables
 # =============================================================================================
 
 def targeted_tables(schools: pl.DataFrame, ofsted: pl.DataFrame, maturity: pl.DataFrame, sa: pl.DataFrame,
@@ -1111,67 +846,3 @@ def targeted_tables(schools: pl.DataFrame, ofsted: pl.DataFrame, maturity: pl.Da
         "checks": data_checks(schools, ofsted, maturity, sa, outcomes, mon),
     }
     return t
-
-
-
-
-def _files(obj: Any, name: str) -> list[str]:
-    v = job_value(obj, name, [])
-    if v is None:
-        return []
-    if isinstance(v, (str, Path)):
-        return [str(v)]
-    return [str(x) for x in v]
-
-
-def run_ingest(job) -> None:
-    """Stage ``ingest_targeted``: every targeted input through its contract (empty where not configured)."""
-    from .contracts import quarantine_gate, write_result
-    from .logs import step
-
-    codebook = load_codebook(job_value(job.input, "codebook") or None)
-    paths = {key: _files(job.input, key) for key in TARGETED_INPUTS}
-    with step(job.logger, f"reading {sum(len(v) for v in paths.values())} targeted-programme file(s)"):
-        results = ingest_targeted(paths, codebook)
-    for table, result in results.items():
-        for r in result.reconciliation:
-            job.logger.info("%s: %s rows in, %s accepted, %s quarantined", table, r.rows_in, r.rows_accepted,
-                            r.rows_quarantined)
-        if not result.reconciliation:
-            job.logger.info("%s: not configured for this year; writing an empty table", table)
-        for note in quarantine_gate(result, job_value(job.params, "quality", None)):
-            job.logger.warning("%s", note)
-        write_result(result, job_value(job.output, f"{table}_table"), job_value(job.output, f"{table}_quarantine"),
-                     job_value(job.output, f"{table}_reconciliation"))
-
-
-def run_analysis(job) -> None:
-    """Stage ``targeted_analysis``: the chapter's tables, figures and summary."""
-    from .logs import step
-
-    p, i, o = job.params, job.input, job.output
-    read = {t: pl.read_parquet(job_value(i, t)) for t in TARGETED_TABLES}
-    bookings = pl.read_parquet(job_value(i, "bookings"))
-    lineage_path = job_value(i, "lineage")
-    lineage = pl.read_parquet(lineage_path) if lineage_path else None
-    codebook = load_codebook(job_value(i, "codebook") or None)
-    threshold = int(job_required(p, "disclosure_min_count"))
-    min_days = int(job_value(p, "min_days", DEFAULT_MIN_DAYS))
-    bands = list(job_value(p, "unit_bands", DEFAULT_UNIT_BANDS))
-    allow = bool(job_value(p, "allow_names", False))
-    with step(job.logger, "targeted programme tables"):
-        t = targeted_tables(read["targeted_schools"], read["targeted_ofsted"], read["targeted_maturity"],
-                            read["targeted_self_assessment"], read["targeted_case_outcomes"],
-                            read["targeted_monitoring"], bookings, lineage, codebook=codebook, min_days=min_days,
-                            unit_bands=bands, allow_names=allow)
-    for name, df in t.items():
-        if name != "summary":
-            write_table(df, job_value(o, name))
-    Path(job_value(o, "summary")).write_text(json.dumps(t["summary"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    with step(job.logger, "targeted programme figures"):
-        fig_outcomes_by_audience(t["outcomes_audience"], threshold, job_value(o, "fig_outcomes_audience"))
-        fig_outcome_types(t["outcomes_type"], threshold, job_value(o, "fig_outcome_types"))
-        fig_maturity(t["maturity"], threshold, job_value(o, "fig_maturity"))
-    for c in t["summary"]["checks"]:
-        if not c["ok"]:
-            job.logger.warning("data check: %s: %s", c["check"], c["found"])

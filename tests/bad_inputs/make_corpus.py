@@ -217,7 +217,7 @@ def contract_for(kind: str):
     """The contract a kind's file is mapped onto (surveys: the instrument's wide contract)."""
     from cpdeval.contracts import load_contract
     from cpdeval.ingest.surveys import load_instrument, wide_contract
-    from cpdeval.targeted import TARGETED_INPUTS
+    from cpdeval.config import TARGETED_INPUTS
 
     if kind.startswith("survey:"):
         return wide_contract(load_instrument(kind.split(":", 1)[1]))

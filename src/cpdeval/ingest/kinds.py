@@ -104,7 +104,7 @@ def read_input(kind: str, path: str | Path, *, academic_year: str | None = None,
             raise CpdevalError(f"{path}: a performance table needs its academic year: give --academic-year "
                                "(e.g. 2018-19) or keep the DfE file name (2018-2019_england_ks4final.csv)")
         return ingest_attainment({year: path}, kind)
-    from ..targeted import TARGETED_INPUTS, ingest_targeted
+    from .targeted import TARGETED_INPUTS, ingest_targeted
 
     table_to_key = {table: key for key, table in TARGETED_INPUTS.items()}
     if kind in TARGETED_INPUTS or kind in table_to_key:

@@ -369,3 +369,19 @@ def match_rates(matches: pl.DataFrame, by: list[str] | None = None) -> pl.DataFr
                 pl.when(pl.col("total") > 0).then(pl.col("n") / pl.col("total")).otherwise(None).alias("rate"))
             .sort(by + [order])
             .select(*by, "match_method", "accepted", "n", "total", "rate"))
+
+
+def link_bookings(bookings: pl.DataFrame, schools: pl.DataFrame, lineage: pl.DataFrame, *, min_confidence: float,
+                  fy_start_month: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Every booking with its matched school (``urn``, ``school_key``, method, confidence) and financial year,
+    the unmatched list, and match rates by provider and financial year. The booking count never changes."""
+    from ..calendar import financial_year_expr
+
+    matches, unmatched = match_bookings(bookings, schools, lineage, min_confidence=min_confidence)
+    linked = bookings.drop(["urn"]).join(
+        matches.select("booking_id", "urn", "school_key", "match_method", "match_confidence"),
+        on="booking_id", how="left", validate="1:1",
+    ).with_columns(financial_year_expr("start_date", fy_start_month).alias("financial_year"))
+    if linked.height != bookings.height:
+        raise RuntimeError(f"linking changed the number of bookings: {bookings.height} -> {linked.height}")
+    return linked, unmatched, match_rates(linked, by=["provider", "financial_year"])

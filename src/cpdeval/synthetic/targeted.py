@@ -258,7 +258,7 @@ def build_targeted(rng: np.random.Generator, w: World, bd: BookingData, years: Y
                        orient="row")
 
     # -- case outcomes -------------------------------------------------------------------------------
-    from ..targeted import load_codebook
+    from ..ingest.targeted import load_codebook
 
     cb = load_codebook()
     types = {t["id"]: t for t in cb["outcome_types"]}

@@ -1,11 +1,12 @@
-# Survey analysis: item summaries overall and by role, phase, provider and year (with Wilson intervals and
-# ranks), answer distributions, respondent profiles, coded free-text reasons, benchmarks, checks of the
-# source reports' published figures, and the survey figures. Logic: cpdeval.surveys (run_surveys).
+# The "Impact" chapter: survey item summaries overall and by role, phase, provider and year (with Wilson intervals
+# and ranks), answer distributions, respondent profiles, coded free-text reasons, benchmarks, checks of the source
+# reports' published figures, and the survey figures. Stage: cpdeval.stages.impact.
 
 SURVEYS = f"{DERIVED}/surveys"
 
-rule survey_analysis:
+rule impact_analysis:
     input:
+        code=stage_code("impact_analysis"),
         responses=ingested("survey_responses")["table"],
         coded=ingested("feedback_coded")["table"],
         schools=ingested("schools")["table"],
@@ -14,7 +15,6 @@ rule survey_analysis:
         benchmarks="config/benchmarks.yaml",
         instruments=sorted(str(p) for p in Path(workflow.basedir, "schemas", "instruments").glob("*.yaml")),
         contract="schemas/survey_item_summary.yaml",
-        code=stage_code("cpdeval.surveys:run_surveys"),
     output:
         summary=f"{SURVEYS}/survey_item_summary.parquet",
         levels=f"{SURVEYS}/survey_levels.parquet",
@@ -25,16 +25,15 @@ rule survey_analysis:
         published=f"{SURVEYS}/published_checks.parquet",
         figures=directory(f"{DERIVED}/figures/surveys"),
     params:
-        stage="cpdeval.surveys:run_surveys",
         disclosure_min_count=RUN.disclosure_min_count,
         fy_start_month=RUN.data["years"]["financial_year_start_month"],
         year=RUN.year,
         figure_subgroups=["role", "phase", "provider"],   # small multiples drawn (tables cover every subgroup)
         instruments_dir="schemas/instruments",
     log:
-        f"logs/{RUN.year}/survey_analysis.log",
+        f"logs/{RUN.year}/impact_analysis.log",
     benchmark:
-        f"logs/{RUN.year}/benchmarks/survey_analysis.tsv",
+        f"logs/{RUN.year}/benchmarks/impact_analysis.tsv",
     script:
         RUNNER
 

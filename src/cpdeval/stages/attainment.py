@@ -1,0 +1,36 @@
+"""Stage of rules/attainment.smk: the "Attainment" chapter's tables (parquet), summary (JSON) and figures
+(library: :mod:`cpdeval.attainment`, groups :mod:`cpdeval.attainment_groups`, figures
+:mod:`cpdeval.attainment_figures`)."""
+
+from __future__ import annotations
+
+from ..logs import step
+from .io import Job, job_required, job_value, read_optional, write_json, write_tables
+
+
+def attainment_analysis(job: Job) -> None:
+    from .. import attainment_figures as figs
+    from ..attainment import (
+        OUTPUT_TABLES,
+        REFERENCE_INPUTS,
+        attainment_tables,
+        settings,
+    )
+    from ..config import load_yaml
+
+    p, inp, out = job.params, job.input, job.output
+    years = dict(job_required(p, "years"))
+    cfg = settings(job_required(p, "attainment"), years.get("attainment") or [],
+                   load_yaml(job_value(inp, "definitions")))
+    with step(job.logger, "reading attainment, register, lineage, engagements and reference tables"):
+        names = {"attainment_ks4": "attainment", "attainment_ks2": "attainment_ks2", "schools": "schools",
+                 "lineage": "lineage", "school_year": "school_year", "engagements": "engagements",
+                 **REFERENCE_INPUTS}
+        data = {k: read_optional(job_value(inp, v)) for k, v in names.items()}
+    with step(job.logger, f"attainment comparisons and estimates for {cfg['outcome_year']}"):
+        t = attainment_tables(data, cfg, logger=job.logger)
+    write_tables(t, out, OUTPUT_TABLES)
+    write_json(t["summary"], job_value(out, "summary"))
+    with step(job.logger, "drawing figures"):
+        figs.draw_all(t, cfg, {k: job_value(out, k) for k in out.keys()},
+                      threshold=int(job_required(p, "disclosure_min_count")))

@@ -1,0 +1,42 @@
+"""Stage of rules/targeted.smk: the "Targeted programme" chapter's tables, figures and summary (library:
+:mod:`cpdeval.targeted`, figures :mod:`cpdeval.targeted_figures`; its inputs are read by ``ingest_targeted``)."""
+
+from __future__ import annotations
+
+from ..logs import step
+from .io import Job, job_required, job_value, read_table, write_json, write_table
+
+
+def targeted_analysis(job: Job) -> None:
+    from ..ingest.targeted import TARGETED_TABLES, load_codebook
+    from ..targeted import targeted_tables
+    from ..targeted_figures import (
+        fig_maturity,
+        fig_outcome_types,
+        fig_outcomes_by_audience,
+    )
+
+    p, i, o = job.params, job.input, job.output
+    read = {t: read_table(job_value(i, t)) for t in TARGETED_TABLES}
+    bookings = read_table(job_value(i, "bookings"))
+    lineage_path = job_value(i, "lineage")
+    lineage = read_table(lineage_path) if lineage_path else None
+    codebook = load_codebook(job_value(i, "codebook") or None)
+    threshold = int(job_required(p, "disclosure_min_count"))
+    with step(job.logger, "targeted programme tables"):
+        t = targeted_tables(read["targeted_schools"], read["targeted_ofsted"], read["targeted_maturity"],
+                            read["targeted_self_assessment"], read["targeted_case_outcomes"],
+                            read["targeted_monitoring"], bookings, lineage, codebook=codebook,
+                            min_days=int(job_required(p, "min_days")), unit_bands=list(job_required(p, "unit_bands")),
+                            allow_names=bool(job_value(p, "allow_names", False)))
+    for name, df in t.items():
+        if name != "summary":
+            write_table(df, job_value(o, name))
+    write_json(t["summary"], job_value(o, "summary"))
+    with step(job.logger, "targeted programme figures"):
+        fig_outcomes_by_audience(t["outcomes_audience"], threshold, job_value(o, "fig_outcomes_audience"))
+        fig_outcome_types(t["outcomes_type"], threshold, job_value(o, "fig_outcome_types"))
+        fig_maturity(t["maturity"], threshold, job_value(o, "fig_maturity"))
+    for c in t["summary"]["checks"]:
+        if not c["ok"]:
+            job.logger.warning("data check: %s: %s", c["check"], c["found"])
