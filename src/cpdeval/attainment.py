@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from .attainment_groups import DEFAULT_PROVIDERS, group_counts, group_membership, parse_group_rules, window_metrics
+from .calendar import label_start, year_label
 from .config import schema_default, section_defaults
 from .errors import ConfigError
 
@@ -64,18 +65,10 @@ OUTPUT_TABLES = ("panel", "groups", "window_metrics", "membership", "group_count
                  "estimates", "dose_response", "balance", "event_study", "evalues", "confounding")
 
 
-def _fy_start(label: str) -> int:
-    return int(str(label)[:4])
-
-
-def _fy_label(start: int) -> str:
-    return f"{start}-{str(start + 1)[-2:]}"
-
-
 def window_financial_years(outcome_year: str, window_years: int = WINDOW_YEARS) -> list[str]:
     """Financial years of the window for an outcome academic year (see the module docstring)."""
-    y0 = _fy_start(outcome_year)
-    return [_fy_label(s) for s in range(y0 - window_years + 1, y0 + 1)]
+    y0 = label_start(outcome_year)
+    return [year_label(s) for s in range(y0 - window_years + 1, y0 + 1)]
 
 
 def check_comparisons(comparisons: Sequence[Mapping[str, Any]], rules: Mapping[str, Any]) -> list[dict]:
@@ -394,7 +387,7 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
     """
     from .estimators import naive_difference
 
-    y0 = _fy_start(outcome_year)
+    y0 = label_start(outcome_year)
     base_year = y0 - (window_years - 1)
     cur = panel.filter(pl.col("year") == y0)
     base = panel.filter(pl.col("year") == base_year)
@@ -437,7 +430,7 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
 def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int, measures: Sequence[str],
                       key_stage: str) -> list[dict]:
     """Schools with results in the outcome year left out of a measure's level or change, by reason."""
-    y0 = _fy_start(outcome_year)
+    y0 = label_start(outcome_year)
     base_year = y0 - (window_years - 1)
     cur = panel.filter(pl.col("year") == y0)
     rows = []
@@ -451,7 +444,7 @@ def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int,
         for reason, n in ((f"no result in {outcome_year} (suppressed, not published or not applicable)",
                            cur.height - has.height),
                           ("no pupil count in the outcome year", no_pupils),
-                          (f"a year from {_fy_label(base_year)} to {outcome_year} without a result: left out of the "
+                          (f"a year from {year_label(base_year)} to {outcome_year} without a result: left out of the "
                            "change (no consistent series)", no_series)):
             rows.append({"key_stage": key_stage, "academic_year": outcome_year, "measure": m, "reason": reason,
                          "n_schools": int(n)})
@@ -462,7 +455,7 @@ def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int,
 
 def cross_section(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: str) -> pl.DataFrame:
     """The outcome year's schools with their group, user flag and controls (complete cases on the controls)."""
-    y0 = _fy_start(outcome_year)
+    y0 = label_start(outcome_year)
     need = sorted(set(CONTROLS) | set(PS_COVARIATES) | set(CATEGORICAL))
     return (panel.filter(pl.col("year") == y0).drop_nulls(need)
             .join(groups.select("school_key", "group", "user", "units_window"), on="school_key", how="inner")
@@ -527,7 +520,7 @@ def adjusted_estimates(panel: pl.DataFrame, groups: pl.DataFrame, outcome_year: 
 
     cs = cross_section(panel, groups, outcome_year)
     pan = panel.join(groups.select("school_key", "treated_from"), on="school_key", how="inner")
-    y_last = _fy_start(outcome_year)
+    y_last = label_start(outcome_year)
     pan = pan.filter(pl.col("year") <= y_last)
     frames, fitted = [], {}
     for m in measures:
@@ -786,7 +779,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     usable = [g for g in rules if not inputs_lacking([g], rules, absent)]
     membership, counts, comparisons = [], [], []
     for ks, p in panels.items():
-        keys = p.filter(pl.col("year") == _fy_start(oy)).select("school_key").unique()
+        keys = p.filter(pl.col("year") == label_start(oy)).select("school_key").unique()
         mem = group_membership(metrics.filter(pl.col("school_key").is_in(keys["school_key"].implode())), rules,
                                names=usable)
         membership.append(mem.with_columns(key_stage=pl.lit(ks)))
@@ -819,14 +812,14 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     if es is not None:
         es_table = es.table if isinstance(getattr(es, "table", None), pl.DataFrame) else pl.DataFrame()
     evalues, confounding, head_ev = sensitivity(fitted, logger=logger)
-    in_oy = panel.filter(pl.col("year") == _fy_start(oy)).select("school_key").unique()
+    in_oy = panel.filter(pl.col("year") == label_start(oy)).select("school_key").unique()
     summary = {"outcome_year": oy, "window_years": wy, "window_financial_years": win,
-               "base_year": _fy_label(_fy_start(oy) - (wy - 1)),
+               "base_year": year_label(label_start(oy) - (wy - 1)),
                "measures": s["measures"], "primary_measures": s["primary_measures"], "providers": s["providers"],
                "first_measure": fitted.get("measure") if fitted else None,
                "n_schools_panel": int(panel["school_key"].n_unique()),
                "n_schools_outcome_year": int(in_oy.height),
-               "n_schools_outcome_year_ks2": int(panels["ks2"].filter(pl.col("year") == _fy_start(oy)).height),
+               "n_schools_outcome_year_ks2": int(panels["ks2"].filter(pl.col("year") == label_start(oy)).height),
                "panel_years": sorted(panel["academic_year"].unique().to_list()),
                "comparisons": s["comparisons"], "comparisons_lacking_input": lacking,
                "dose_response": s["dose_response"],

@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 
 from . import display
-from .attainment import MEASURE_LABEL, SOURCE, SOURCE_KS, _fy_label, _fy_start
+from .attainment import MEASURE_LABEL, SOURCE, SOURCE_KS
+from .calendar import label_start, year_label
 from .disclosure import count_value
 
 SHORT_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (%)", "pct_5em": "5+ incl. English and maths (%)",
@@ -51,16 +52,7 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
 
     from .attainment_tables import comparison_table, shown_groups
     from .citations import cite
-    from .figures import (
-        BLUE,
-        CM,
-        GREY,
-        LIGHT_GREY,
-        ORANGE,
-        REPORT_WIDTH_CM,
-        apply_house_style,
-        save_figure,
-    )
+    from .figures import BLUE, GREY, LIGHT_GREY, ORANGE, CM, REPORT_WIDTH_CM, apply_house_style, save_figure
 
     apply_house_style()
     measures = [m for m in comparison["measures"] if m in table["measure"].unique().to_list()]
@@ -142,7 +134,7 @@ def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Map
         _placeholder(path, "No top-quartile comparison is configured.")
         return 0
     m, ks, grp = spec["measure"], spec.get("key_stage", "ks4"), spec["group"]
-    y0 = _fy_start(summary["outcome_year"])
+    y0 = label_start(summary["outcome_year"])
     p = panel.filter(pl.col("key_stage") == ks)
     keys = membership.filter((pl.col("key_stage") == ks) & (pl.col("group") == grp))["school_key"]
     cur = p.filter((pl.col("year") == y0) & pl.col("school_key").is_in(keys.implode())).select("school_key", pl.col(m).alias("y1"))
@@ -164,7 +156,7 @@ def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Map
     ax.plot(mid, med, "o", color=BLUE, markersize=6)
     ax.axhline(0, color=GREY, linewidth=0.7)
     ax.set_xlabel(f"{SHORT_LABEL.get(m, m)}, {summary['outcome_year']}")
-    ax.set_ylabel(f"Change since {_fy_label(y0 - 1)}")
+    ax.set_ylabel(f"Change since {year_label(y0 - 1)}")
     spread = float(np.percentile(change, 90) - np.percentile(change, 10))
     finding_title(ax, textwrap.fill(f"Among the heaviest users, the middle 80% of one-year changes span "
                                     f"{_fmt(m, spread)} {'percentage points' if m.startswith('pct_') else 'points'}",

@@ -4,30 +4,20 @@
 from __future__ import annotations
 
 from ..logs import step
-from .io import Job, job_required, job_value, read_table, write_json, write_tables
+from .io import Job, job_required, job_value, read_table, write_tables
 
 #: output name -> file under the year's derived delivery folder (the rule's outputs are built from this)
 OUTPUTS = {
-    "units_by_term": "units_by_term.parquet",
-    "units_by_year": "units_by_year.parquet",
-    "units_yoy": "units_yoy.parquet",
-    "reach": "reach.parquet",
-    "participants": "participants_by_role.parquet",
-    "schools_phase": "schools_by_phase.parquet",
-    "targets": "reach_targets.parquet",
-    "penetration_region": "penetration_region.parquet",
-    "penetration_la": "penetration_la.parquet",
-    "flows": "school_flows.parquet",
-    "summary": "summary.json",
-    "fig_units": "figures/units_by_year.png",
-    "fig_terms": "figures/units_by_term.png",
-    "fig_participants": "figures/participants.png",
-    "fig_schools": "figures/schools.png",
-    "fig_targets": "figures/targets.png",
-    "fig_penetration": "figures/penetration_la.png",
+    "units_by_term": "units_by_term.parquet", "units_by_year": "units_by_year.parquet", "units_yoy": "units_yoy.parquet",
+    "reach": "reach.parquet", "participants": "participants_by_role.parquet", "schools_phase": "schools_by_phase.parquet",
+    "targets": "reach_targets.parquet", "penetration_region": "penetration_region.parquet",
+    "penetration_la": "penetration_la.parquet", "flows": "school_flows.parquet", "summary": "summary.json",
+    # figures
+    "fig_units": "figures/units_by_year.png", "fig_terms": "figures/units_by_term.png",
+    "fig_participants": "figures/participants.png", "fig_schools": "figures/schools.png",
+    "fig_targets": "figures/targets.png", "fig_penetration": "figures/penetration_la.png",
     "fig_flows": "figures/school_flows.png",
 }
-TABLES = [name for name, file in OUTPUTS.items() if file.endswith(".parquet")]
 
 
 def delivery_analysis(job: Job) -> None:
@@ -42,8 +32,7 @@ def delivery_analysis(job: Job) -> None:
                                               ("engagements", "school_year", "schools", "lineage", "targets"))
     with step(job.logger, f"computing delivery and reach for {len(years['delivery'])} years"):
         t = delivery_tables(eng, sy, schools, lineage, targets, years=years)
-    write_tables(t, out, TABLES)
-    write_json(t["summary"], job_value(out, "summary"))
+    write_tables(t, out, [name for name in OUTPUTS if not name.startswith("fig_")])
     rep = t["summary"]["reporting_year"]
     with step(job.logger, "drawing figures"):
         figs.fig_units_by_year(t["units_by_year"], t["units_yoy"], t["targets"], rep, job_value(out, "fig_units"))

@@ -79,9 +79,12 @@ def write_table(df, path: str | Path, *, statistics: bool = False) -> None:
 
 
 def write_tables(tables: Mapping[str, Any], output: Any, names) -> None:
-    """Write ``tables[name]`` to output ``name`` for each of ``names``."""
+    """Write ``tables[name]`` to output ``name`` for each of ``names``: a DataFrame as parquet, a dict as JSON."""
     for name in names:
-        write_table(tables[name], job_value(output, name))
+        if isinstance(tables[name], Mapping):
+            write_json(tables[name], job_value(output, name))
+        else:
+            write_table(tables[name], job_value(output, name))
 
 
 def write_json(record: Any, path: str | Path, *, sort_keys: bool = True, ensure_ascii: bool = True) -> None:

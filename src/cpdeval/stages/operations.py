@@ -5,21 +5,13 @@ the practitioner-led share, the booking funnel and trained leaders' delivery (li
 from __future__ import annotations
 
 from ..logs import step
-from .io import Job, job_required, job_value, read_table, write_json, write_tables
+from .io import Job, job_required, job_value, read_table, write_tables
 
 #: output name -> file under the year's derived operations folder (the rule's outputs are built from this)
-OUTPUTS = {
-    "partnership_targets": "partnership_targets.parquet",
-    "practitioner_led": "practitioner_led.parquet",
-    "funnel": "booking_funnel.parquet",
-    "leader_delivery": "leader_delivery.parquet",
-    "summary": "summary.json",
-    "fig_partnerships": "figures/partnership_targets.png",
-    "fig_practitioner": "figures/practitioner_led.png",
-    "fig_funnel": "figures/booking_funnel.png",
-    "fig_leaders": "figures/leader_delivery.png",
-}
-TABLES = [name for name, file in OUTPUTS.items() if file.endswith(".parquet")]
+OUTPUTS = {"partnership_targets": "partnership_targets.parquet", "practitioner_led": "practitioner_led.parquet",
+           "funnel": "booking_funnel.parquet", "leader_delivery": "leader_delivery.parquet", "summary": "summary.json",
+           "fig_partnerships": "figures/partnership_targets.png", "fig_practitioner": "figures/practitioner_led.png",
+           "fig_funnel": "figures/booking_funnel.png", "fig_leaders": "figures/leader_delivery.png"}
 
 
 def operations_analysis(job: Job) -> None:
@@ -40,8 +32,7 @@ def operations_analysis(job: Job) -> None:
         instrument = None
     with step(job.logger, "computing the operations tables"):
         t = operations_tables(eng, bookings, targets, partnerships, survey, years=years, instrument=instrument)
-    write_tables(t, out, TABLES)
-    write_json(t["summary"], job_value(out, "summary"))
+    write_tables(t, out, [name for name in OUTPUTS if not name.startswith("fig_")])
     rep = t["summary"]["reporting_year"]
     with step(job.logger, "drawing figures"):
         figs.fig_partnership_targets(t["partnership_targets"], rep, job_value(out, "fig_partnerships"))
