@@ -31,7 +31,7 @@ def engagement(job: Job) -> None:
         if missing:
             raise RuntimeError(f"{name}: columns {missing} of schemas/{name}.yaml are missing")
         df = df.select([pl.col(c.name).cast(c.polars_dtype) for c in contract.columns])
-        contract.pandera_schema().validate(df)
+        contract.check(df)
         write_table(df, job_value(job.output, name))
     write_json(rec, job_value(job.output, "reconciliation"))
     job.logger.info("%d attended bookings (of %d) are engagements; %d without an identified school; "

@@ -33,7 +33,7 @@ def impact_analysis(job: Job) -> None:
         summary = S.summarise_items(prepared, instruments, subgroups=subgroups, counts=counts)
         levels = S.level_distribution(prepared, instruments, subgroups=subgroups, counts=counts)
         profile = S.respondent_profile(prepared, instruments, subgroups=subgroups)
-    load_contract("survey_item_summary").pandera_schema().validate(summary)
+    load_contract("survey_item_summary").check(summary)
     for name, df in (("summary", summary), ("levels", levels), ("profile", profile)):
         write_table(df, job_value(out, name), statistics=True)
 
