@@ -717,3 +717,23 @@ def test_reproduces_seed_002_table_9_order_with_a_versioned_codebook(tmp_path):
     assert t.data["% of coded comments"].to_list()[0] == fmt_pct(100 * 96 / 1094) == "9%"
     assert t.data["Comments"].to_list()[23] == "c"                    # 4 comments: below the threshold
     assert allf["rank_label"].to_list()[0] == "1st"
+
+
+def test_chapter_sentence_helpers_know_their_answers():
+    profile = pl.DataFrame({"instrument": ["a", "a", "b"], "all_respondents": [40, 40, 3]})
+    assert SP.respondents(profile, "a") == 40 and SP.respondents(profile, "b") == 3
+    assert SP.respondents(profile, "missing") == 0
+    summary = pl.DataFrame({
+        "instrument": ["x"] * 5, "subgroup": ["all", "all", "all", "role", "all"],
+        "block": ["b1", "b1", "b1", "b1", "b2"], "kind": ["single", "single", "multi", "single", "single"],
+        "item_order": [2, 1, 3, 0, 0], "item_id": ["i2", "i1", "i3", "i0", "j0"],
+        "n_substantive": [50, 4, 50, 50, 50], "pct_positive": [92.5, 10.0, 50.0, 20.0, 30.0],
+        "pct_top": [40.4, 1.0, 1.0, 1.0, 1.0]})
+    rows = SP.block_rows(summary, "x", "b1")
+    assert rows["item_id"].to_list() == ["i1", "i2"]                       # overall, single answers, in order
+    assert SP.pct_span(rows, 5) == "93%"                                   # i1's base of 4 is not published
+    assert SP.pct_span(rows, 3) == "from 10% to 93%"
+    assert SP.pct_span(rows, 3, "pct_top") == "from 1% to 40%"
+    assert SP.pct_span(rows, 60) == "too few answers to report"
+    assert SP.n_text(rows.row(1, named=True), 5) == "50" and SP.n_text(None, 5) == "none"
+    assert SP.n_text(rows.row(0, named=True), 5) == "fewer than 5"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import polars as pl
 
 from . import display as d
-from .disclosure import count_label
+from .disclosure import count_label, count_text
 from .surveys import ALL, NOT_KNOWN, SUBGROUP_NAMES, item_catalogue, level_label, scale_positive, summary_row
 
 if TYPE_CHECKING:
@@ -33,6 +33,37 @@ def figure_markdown(figures_dir: str | Path, key: str, label: str, caption: str 
 def figure_keys(figures_dir: str | Path) -> list[dict]:
     """The manifest of the figures the survey stage drew."""
     return json.loads((Path(figures_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def respondents(profile: pl.DataFrame, instrument: str) -> int:
+    """How many people answered an instrument (0 when it has no respondents this year)."""
+    rows = profile.filter(pl.col("instrument") == instrument)
+    return int(rows["all_respondents"].max()) if rows.height else 0
+
+
+def block_rows(summary: pl.DataFrame, instrument: str, block: str) -> pl.DataFrame:
+    """The overall rows of a block of single-answer items, in questionnaire order."""
+    return (summary.filter((pl.col("instrument") == instrument) & (pl.col("subgroup") == ALL)
+                           & (pl.col("block") == block) & (pl.col("kind") == "single"))
+            .sort("item_order"))
+
+
+def pct_span(rows: pl.DataFrame, threshold: int, col: str = "pct_positive") -> str:
+    """The range of a percentage over the rows whose base can be published: "from 76% to 98%", one value when
+    they round alike, or "too few answers to report"."""
+    ok = rows.filter(pl.col("n_substantive") >= threshold)
+    if not ok.height:
+        return "too few answers to report"
+    lo, hi = d.fmt_pct(ok[col].min()), d.fmt_pct(ok[col].max())
+    return lo if lo == hi else f"from {lo} to {hi}"
+
+
+def n_text(row: Mapping[str, Any] | None, threshold: int) -> str:
+    """An item's n for prose: the count of substantive answers, "fewer than T" when too small to publish, or
+    "none" for an item with no row."""
+    if row is None:
+        return "none"
+    return count_text(row["n_substantive"], threshold)
 
 
 def item_row(summary: pl.DataFrame, instrument: str, item_id: str, subgroup: str = ALL,
