@@ -104,6 +104,29 @@ def _placeholder(message: str, threshold: int, caption: str | None = None) -> "P
                          threshold=threshold, caption=caption)
 
 
+def _items_expr(subgroup: str, group: str | None = None, block: str | None = None,
+                items: Sequence[str] | None = None) -> pl.Expr:
+    """Rows of one subgroup, narrowed to a group, a block of the questionnaire or named items when given."""
+    f = pl.col("subgroup") == subgroup
+    if group is not None:
+        f = f & (pl.col("group") == group)
+    if block is not None:
+        f = f & (pl.col("block") == block)
+    if items is not None:
+        f = f & pl.col("item_id").is_in(list(items))
+    return f
+
+
+def _publish_or_note(df: pl.DataFrame, empty: str, *, columns: Mapping[str, dict], threshold: int,
+                     caption: str | None, notes: Sequence[str] | None) -> "PublishedTable":
+    """``df`` as a published table, or a one-cell note saying ``empty`` when it has no rows."""
+    from .tables import publish_table
+
+    if not df.height:
+        return _placeholder(empty, threshold, caption)
+    return publish_table(df, columns=columns, threshold=threshold, caption=caption, notes=list(notes or []))
+
+
 def publish_items(summary: pl.DataFrame, instruments: Mapping[str, "Instrument"], instrument: str, *,
                   block: str | None = None, items: Sequence[str] | None = None, threshold: int,
                   subgroup: str = ALL, group: str | None = None, rank: str | None = None,
@@ -112,14 +135,8 @@ def publish_items(summary: pl.DataFrame, instruments: Mapping[str, "Instrument"]
     substantive and (optionally) the rank. Headers come from the scale ("% Strongly agree or Agree")."""
     from .tables import RowSum, publish_table
 
-    f = (pl.col("instrument") == instrument) & (pl.col("subgroup") == subgroup)
-    if group is not None:
-        f = f & (pl.col("group") == group)
-    if block is not None:
-        f = f & (pl.col("block") == block)
-    if items is not None:
-        f = f & pl.col("item_id").is_in(list(items))
-    rows = summary.filter(f).sort("item_order")
+    rows = summary.filter((pl.col("instrument") == instrument)
+                          & _items_expr(subgroup, group, block, items)).sort("item_order")
     if not rows.height or instrument not in instruments:
         return _placeholder("No responses to this survey in this year's data.", threshold, caption)
     inst = instruments[instrument]
@@ -254,13 +271,7 @@ def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instrument
             & (pl.col("group") != NOT_KNOWN)
         row_key, row_label = "group", "group"
     else:
-        f = f & (pl.col("subgroup") == subgroup)
-        if group is not None:
-            f = f & (pl.col("group") == group)
-        if block is not None:
-            f = f & (pl.col("block") == block)
-        if items is not None:
-            f = f & pl.col("item_id").is_in(list(items))
+        f = f & _items_expr(subgroup, group, block, items)
         row_key, row_label = "item_id", "item_text"
     rows = levels.filter(f)
     if not rows.height or instrument not in instruments:
@@ -365,11 +376,8 @@ def publish_codes_by_group(freq: pl.DataFrame, subgroup: str, *, threshold: int,
 def publish_benchmarks(bench: pl.DataFrame, *, threshold: int, caption: str | None = None,
                        notes: Sequence[str] | None = None) -> "PublishedTable":
     """The benchmarks reference table: source, period, item, measure, value, scale, respondents."""
-    from .tables import publish_table
-
-    if not bench.height:
-        return _placeholder("No benchmarks are configured.", threshold, caption)
-    return publish_table(bench, columns={
+    return _publish_or_note(bench, "No benchmarks are configured.", threshold=threshold, caption=caption,
+                            notes=notes, columns={
         "source_short": {"kind": "label", "header": "Source"},
         "period": {"kind": "label", "header": "Period"},
         "item": {"kind": "label", "header": "Item"},
@@ -377,7 +385,7 @@ def publish_benchmarks(bench: pl.DataFrame, *, threshold: int, caption: str | No
         "value": {"kind": "number", "decimals": 0, "suffix": "%", "header": "Published value"},
         "scale": {"kind": "label", "header": "Scale"},
         "respondents": {"kind": "label", "header": "Respondents"},
-    }, threshold=threshold, caption=caption, notes=list(notes or []))
+    })
 
 
 def benchmark_comparison(summary: pl.DataFrame, bench: pl.DataFrame, instruments: Mapping[str, "Instrument"],
@@ -411,11 +419,9 @@ def benchmark_comparison(summary: pl.DataFrame, bench: pl.DataFrame, instruments
 
 def publish_benchmark_comparison(comparison: pl.DataFrame, *, threshold: int, caption: str | None = None,
                                  notes: Sequence[str] | None = None) -> "PublishedTable":
-    from .tables import publish_table
-
-    if not comparison.height:
-        return _placeholder("No benchmarks are compared with this survey.", threshold, caption)
-    return publish_table(comparison, columns={
+    """This survey's items beside the benchmarks compared with them (:func:`benchmark_comparison`)."""
+    return _publish_or_note(comparison, "No benchmarks are compared with this survey.", threshold=threshold,
+                            caption=caption, notes=notes, columns={
         "this_item": {"kind": "label", "header": "This survey: item"},
         "this_n": {"kind": "count", "header": "This survey: n (smallest)"},
         "this_low": {"kind": "percent", "base": "this_n", "header": "This survey: % positive (lowest)"},
@@ -425,4 +431,4 @@ def publish_benchmark_comparison(comparison: pl.DataFrame, *, threshold: int, ca
         "bench_measure": {"kind": "label", "header": "Benchmark measure"},
         "bench_value": {"kind": "number", "decimals": 0, "suffix": "%", "header": "Benchmark value"},
         "bench_respondents": {"kind": "label", "header": "Benchmark respondents"},
-    }, threshold=threshold, caption=caption, notes=list(notes or []))
+    })

@@ -124,15 +124,8 @@ def fig_units_by_term(by_term: pl.DataFrame, reporting: str, path: str | Path) -
 
 def fig_participants(parts: pl.DataFrame, reporting: str, threshold: int, path: str | Path) -> Path:
     """Figure 2: distinct participants per financial year, stacked by role group."""
-    from ..figures import finding_title, new_figure, save_figure
-
-    fig, ax = new_figure("bar", height_cm=9.5)
-    years, bottom, totals, hidden = _stacked_counts(ax, parts, "role_group", ROLE_GROUPS, ROLE_LABEL,
-                                                    "participants", threshold)
-    ax.set_ylabel("Distinct participants")
-    ax.yaxis.set_major_formatter(_count_formatter())
-    ax.legend(loc="upper left", ncols=3)
-    ax.set_ylim(0, max(bottom + [1]) * 1.22)
+    fig, ax, years, totals, hidden = _stacked_figure(parts, "role_group", ROLE_GROUPS, ROLE_LABEL, "participants",
+                                                     threshold, ylabel="Distinct participants", headroom=1.22)
     tot = dict(zip(years, totals))
     n_rep = tot.get(reporting, 0)
     prev = f"{label_start(reporting) - 1}-{label_start(reporting) % 100:02d}"
@@ -141,13 +134,10 @@ def fig_participants(parts: pl.DataFrame, reporting: str, threshold: int, path: 
                  f"{_change_ratio_words(n_rep, tot[prev])} {prev}")
     else:
         title = f"{d.fmt_count(n_rep)} teachers, technicians and other staff took part in {reporting}"
-    finding_title(ax, title)
-    alt = ("Stacked bar chart of distinct participants per financial year by role: "
-           + "; ".join(f"{y}: {count_label(t, threshold, 'suppressed')}" for y, t in zip(years, totals)) + ".")
-    return save_figure(fig, path, alt_text=alt,
-                       caption="Distinct teachers, technicians and other staff with at least one attended booking, "
-                               "per financial year" + _small_note(hidden, threshold),
-                       source=SOURCE, n={y: count_value(t, threshold) for y, t in zip(years, totals)})
+    return _save_stacked(fig, ax, path, title, "distinct participants per financial year by role", years, totals,
+                         threshold, caption="Distinct teachers, technicians and other staff with at least one "
+                                            "attended booking, per financial year" + _small_note(hidden, threshold),
+                         source=SOURCE)
 
 
 def _stacked_counts(ax, frame: pl.DataFrame, group_col: str, groups: Sequence[str], labels: Mapping[str, str],
@@ -178,6 +168,33 @@ def _stacked_counts(ax, frame: pl.DataFrame, group_col: str, groups: Sequence[st
     return years, bottom, totals, hidden
 
 
+def _stacked_figure(frame: pl.DataFrame, group_col: str, groups: Sequence[str], labels: Mapping[str, str],
+                    value: str, threshold: int, *, ylabel: str, headroom: float, legend: Mapping | None = None):
+    """A bar chart of counts per financial year stacked by group: the figure, its axes, the years, their totals
+    and how many small counts were not drawn."""
+    from ..figures import new_figure
+
+    fig, ax = new_figure("bar", height_cm=9.5)
+    years, bottom, totals, hidden = _stacked_counts(ax, frame, group_col, groups, labels, value, threshold)
+    ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_formatter(_count_formatter())
+    ax.legend(loc="upper left", ncols=3, **(legend or {}))
+    ax.set_ylim(0, max(bottom + [1]) * headroom)
+    return fig, ax, years, totals, hidden
+
+
+def _save_stacked(fig, ax, path: str | Path, title: str, what: str, years: Sequence[str], totals: Sequence[int],
+                  threshold: int, *, caption: str, source: str) -> Path:
+    """Title, alt text (each year's total, or "suppressed") and the saved figure of :func:`_stacked_figure`."""
+    from ..figures import finding_title, save_figure
+
+    finding_title(ax, title)
+    alt = (f"Stacked bar chart of {what}: "
+           + "; ".join(f"{y}: {count_label(t, threshold, 'suppressed')}" for y, t in zip(years, totals)) + ".")
+    return save_figure(fig, path, alt_text=alt, caption=caption, source=source,
+                       n={y: count_value(t, threshold) for y, t in zip(years, totals)})
+
+
 def _change_ratio_words(new: float, old: float) -> str:
     pct = 100 * (new - old) / old
     if d.round_half_away(pct) == 0:
@@ -187,15 +204,9 @@ def _change_ratio_words(new: float, old: float) -> str:
 
 def fig_schools(phases: pl.DataFrame, reporting: str, threshold: int, path: str | Path) -> Path:
     """Figure 3: distinct schools and colleges per financial year, stacked by reach phase."""
-    from ..figures import finding_title, new_figure, save_figure
-
-    fig, ax = new_figure("bar", height_cm=9.5)
-    years, bottom, totals, hidden = _stacked_counts(ax, phases, "phase", REACH_PHASES, PHASE_LABEL, "schools",
-                                                    threshold)
-    ax.set_ylabel("Distinct schools and colleges")
-    ax.yaxis.set_major_formatter(_count_formatter())
-    ax.legend(loc="upper left", ncols=3, fontsize=8)
-    ax.set_ylim(0, max(bottom + [1]) * 1.28)
+    fig, ax, years, totals, hidden = _stacked_figure(phases, "phase", REACH_PHASES, PHASE_LABEL, "schools", threshold,
+                                                     ylabel="Distinct schools and colleges", headroom=1.28,
+                                                     legend={"fontsize": 8})
     rep = phases.filter(pl.col("financial_year") == reporting)
     n_all = int(rep.filter(pl.col("phase") == "all")["schools"].sum())
     top = rep.filter(pl.col("phase") != "all").sort(["schools", "phase"], descending=[True, False])
@@ -205,15 +216,12 @@ def fig_schools(phases: pl.DataFrame, reporting: str, threshold: int, path: str 
                  f"{d.words(t['schools'], n_all)} were {t['label'].split(' (')[0].lower()}")
     else:
         title = f"{d.fmt_count(n_all)} schools and colleges took part in {reporting}"
-    finding_title(ax, title)
-    alt = ("Stacked bar chart of distinct schools and colleges per financial year by phase: "
-           + "; ".join(f"{y}: {count_label(t, threshold, 'suppressed')}" for y, t in zip(years, totals)) + ".")
-    return save_figure(fig, path, alt_text=alt,
-                       caption="Distinct schools and colleges with at least one attended booking, per financial year, "
-                               "by phase (each school in one phase; all-through schools with secondary)"
-                               + _small_note(hidden, threshold),
-                       source=SOURCE + ", matched to the school register",
-                       n={y: count_value(t, threshold) for y, t in zip(years, totals)})
+    return _save_stacked(fig, ax, path, title, "distinct schools and colleges per financial year by phase", years,
+                         totals, threshold,
+                         caption="Distinct schools and colleges with at least one attended booking, per financial "
+                                 "year, by phase (each school in one phase; all-through schools with secondary)"
+                                 + _small_note(hidden, threshold),
+                         source=SOURCE + ", matched to the school register")
 
 
 def fig_targets(tgt: pl.DataFrame, reporting: str, threshold: int, path: str | Path) -> Path:

@@ -31,7 +31,7 @@ import difflib
 import io
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import polars as pl
 
@@ -208,20 +208,24 @@ def _record_start_lines(text: str) -> tuple[list[int], list[bool]]:
 
     Exact for quoted fields with line breaks; used only when the fast count says lines != records.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
     starts, blank = [], []
-    prev_end = 0
-    header_seen = False
-    for record in reader:
-        start = prev_end + 1
-        prev_end = reader.line_num
-        if not header_seen:
-            if record and any(f.strip() for f in record):
-                header_seen = True
-            continue
+    for start, record in _body_records(text, lambda r: any(f.strip() for f in r)):
         starts.append(start)
         blank.append(len(record) == 0)
     return starts, blank
+
+
+def _body_records(text: str, is_header: Callable[[list[str]], bool]) -> Iterator[tuple[int, list[str]]]:
+    """(start line, fields) of every record after the first one ``is_header`` accepts (the csv module's own
+    line count, so a quoted field with line breaks keeps the record on its first line)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    prev_end, header_seen = 0, False
+    for record in reader:
+        start, prev_end = prev_end + 1, reader.line_num
+        if header_seen:
+            yield start, record
+        else:
+            header_seen = is_header(record)
 
 
 def _first_bad_quote(text: str) -> tuple[int | None, str]:
@@ -325,15 +329,7 @@ def _read_repaired_or_raise(path: Path, exc: Exception, text: str, body: str, he
 
 
 def _first_ragged_row(text: str, n_header: int) -> tuple[int | None, int]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    prev_end = 0
-    header_seen = False
-    for record in reader:
-        start = prev_end + 1
-        prev_end = reader.line_num
-        if not header_seen:
-            header_seen = bool(record)
-            continue
+    for start, record in _body_records(text, bool):
         if len(record) > n_header:
             return start, len(record)
     return None, 0
