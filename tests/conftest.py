@@ -167,3 +167,20 @@ def synthetic_run(tmp_path_factory):
 
 #: What the shared synthetic run printed (kept beside the project copy for tests of the terminal output).
 FIRST_RUN_OUTPUT = "first-run-output.txt"
+
+
+@pytest.fixture
+def no_links(monkeypatch):
+    """For tests of a chapter's published tables: linked tables (``link=``) remember cells across calls, so each
+    test starts and ends without any, and its tables stay out of any publication log."""
+    from cpdeval.tables import _LINKED, PUBLICATION_LOG_ENV
+
+    monkeypatch.delenv(PUBLICATION_LOG_ENV, raising=False)
+    _LINKED.clear()
+    yield
+    _LINKED.clear()
+
+
+def published_rows(t) -> list[tuple]:
+    """The cells of a published table as the page shows them, row by row."""
+    return t.data.rows()

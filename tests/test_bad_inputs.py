@@ -178,7 +178,7 @@ def test_workflow_stops_with_a_readable_message(raw, tmp_path):
     victim = sorted((synth / "bookings").glob("*.csv"))[1]
     rewrite(victim, victim, lambda h, r: ([c for c in h if c != "Booking Status"],
                                           [[v for c, v in zip(h, row) if c != "Booking Status"] for row in r]))
-    result = run_snakemake(proj, f"data/derived/synthetic/ingest/bookings.parquet")
+    result = run_snakemake(proj, "data/derived/synthetic/ingest/bookings.parquet")
     assert result.returncode != 0
     text = result.stdout + result.stderr
     assert "Booking Status" in text and victim.name in text

@@ -6,24 +6,15 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from conftest import published_rows
+
 from cpdeval import targeted_publish as TP
-from cpdeval.tables import _LINKED, PUBLICATION_LOG_ENV, PublishedTable
 
 T = 5
 
 
-@pytest.fixture(autouse=True)
-def _no_links(monkeypatch):
-    """Linked tables (link="outcomes") remember cells across calls: start and end each test without any, and
-    keep the tables out of any publication log."""
-    monkeypatch.delenv(PUBLICATION_LOG_ENV, raising=False)
-    _LINKED.clear()
-    yield
-    _LINKED.clear()
-
-
-def rows(t: PublishedTable) -> list[tuple]:
-    return t.data.rows()
+pytestmark = pytest.mark.usefixtures("no_links")
+rows = published_rows
 
 
 # -- look-ups -------------------------------------------------------------------------------------------------

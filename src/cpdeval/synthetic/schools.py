@@ -170,6 +170,27 @@ def _apos(rng) -> str:
     return "’" if rng.random() < 0.04 else "'"
 
 
+# faith primary schools' names (religion code 1 Church of England, 2 Roman Catholic): the name pattern drawn with
+# its cumulative probability, and the dedications a pattern may draw from
+_FAITH_PRIMARY_NAMES = {
+    1: ((0.35, "{saint} CofE {stage}"), (0.55, "{place} Church of England {stage}"), (0.7, "{place} C of E {stage}"),
+        (0.85, "{dedication} CofE {stage}"), (1.0, "{place} CofE {stage}")),
+    2: ((0.6, "{saint} Catholic {stage}"), (0.75, "{dedication} Catholic {stage}"),
+        (0.82, "St Thérèse of Lisieux Catholic {stage}"), (1.0, "{saint} RC {stage}")),
+}
+_DEDICATIONS = {1: ["Holy Trinity", "Christ Church", "All Saints", "St Michael and All Angels"],
+                2: ["Our Lady of Lourdes", "Sacred Heart", "Holy Family", "English Martyrs"]}
+
+
+def _drawn_per_kind(rng, kind: np.ndarray, options: dict):
+    """For each school kind in turn: the positions of its schools and an option drawn for each from
+    ``options[kind name]`` (one draw per kind, in the order of ``L.KINDS``)."""
+    for k, name in enumerate(L.KINDS):
+        idx = np.flatnonzero(kind == k)
+        opts = options[name]
+        yield idx, [opts[i] for i in _pick(rng, opts, len(idx))]
+
+
 def _school_name(rng, kind: str, typ: str, low: int, high: int, place: str, town: str, religion: int,
                  selective: bool) -> str:
     academy = typ in ACADEMY_TYPES or typ in FREE_TYPES
@@ -184,26 +205,11 @@ def _school_name(rng, kind: str, typ: str, low: int, high: int, place: str, town
             stage = "Junior School"
         elif academy and rng.random() < 0.35:
             stage = "Primary Academy"
-        if religion == 1:
+        if religion in _FAITH_PRIMARY_NAMES:
             r = rng.random()
-            if r < 0.35:
-                return f"{saint} CofE {stage}"
-            if r < 0.55:
-                return f"{place} Church of England {stage}"
-            if r < 0.7:
-                return f"{place} C of E {stage}"
-            if r < 0.85:
-                return f"{rng.choice(['Holy Trinity', 'Christ Church', 'All Saints', 'St Michael and All Angels'])} CofE {stage}"
-            return f"{place} CofE {stage}"
-        if religion == 2:
-            r = rng.random()
-            if r < 0.6:
-                return f"{saint} Catholic {stage}"
-            if r < 0.75:
-                return f"{rng.choice(['Our Lady of Lourdes', 'Sacred Heart', 'Holy Family', 'English Martyrs'])} Catholic {stage}"
-            if r < 0.82:
-                return f"St Thérèse of Lisieux Catholic {stage}"
-            return f"{saint} RC {stage}"
+            template = next(t for bound, t in _FAITH_PRIMARY_NAMES[religion] if r < bound)
+            dedication = rng.choice(_DEDICATIONS[religion]) if "{dedication}" in template else None
+            return template.format(saint=saint, place=place, stage=stage, dedication=dedication)
         if stage == "Primary School" and rng.random() < 0.12:
             return f"{place} Community Primary School"
         return f"{place} {stage}"
@@ -266,22 +272,15 @@ def build_world(rng: np.random.Generator, size_cfg: dict, years: Years) -> World
     # ages
     low = np.zeros(n, dtype=int)
     high = np.zeros(n, dtype=int)
-    for k, name in enumerate(L.KINDS):
-        idx = np.flatnonzero(kind == k)
-        opts = L.KIND_AGES[name]
-        pick = _pick(rng, opts, len(idx))
-        low[idx] = [opts[i][0] for i in pick]
-        high[idx] = [opts[i][1] for i in pick]
+    for idx, drawn in _drawn_per_kind(rng, kind, L.KIND_AGES):
+        low[idx] = [o[0] for o in drawn]
+        high[idx] = [o[1] for o in drawn]
 
     # governance type at the start of the window
     types = np.empty(n, dtype=object)
-    for k, name in enumerate(L.KINDS):
-        idx = np.flatnonzero(kind == k)
-        opts = L.KIND_TYPES[name]
-        pick = _pick(rng, opts, len(idx))
-        types[idx] = [opts[i][0] for i in pick]
+    for idx, drawn in _drawn_per_kind(rng, kind, L.KIND_TYPES):
+        types[idx] = [o[0] for o in drawn]
 
-    gor = np.array([la[2] for la in las], dtype=object)[la_idx]
     metro = np.array([la[4] for la in las])[la_idx]
 
     # urban / rural
