@@ -255,7 +255,7 @@ def test_the_audit_stops_a_run_with_a_planted_recoverable_cell(synthetic_run, tm
 ```{python}
 #| label: tbl-planted
 #| tbl-cap: "A planted table"
-from cpdeval.tables import ColumnSum as _CS
+from cpdeval.tables import ColumnSum as _CS, publish_table
 display(publish_table(pl.DataFrame({"g": ["A", "B", "All"], "n": [40, 12, 52], "st": ["", "c", ""]}),
                       columns={"g": "label", "n": {"kind": "count", "status": "st"}}, threshold=T,
                       sums=[_CS("g", "All")]))
