@@ -52,3 +52,18 @@ def test_a_rule_without_a_stage_function_is_named(tmp_path):
                           scriptdir=None)
     assert main(smk) == 2
     assert "rule 'no_such_rule'" in log.read_text() and "src/cpdeval/stages/<file>.py" in log.read_text()
+
+
+def test_every_job_records_its_own_time_and_memory(tmp_path, monkeypatch):
+    import json
+
+    smk, log = _job(tmp_path, monkeypatch, "def run(job):\n    sum(range(3_000_000))\n")
+    smk.wildcards = _Params(chapter="delivery")
+    assert main(smk) == 0
+    usage = json.loads((log.parent / "usage" / "fake.json").read_text())
+    assert usage["rule"] == "fake_rule" and usage["wildcards"] == {"chapter": "delivery"}
+    assert usage["exit_status"] == 0
+    assert usage["wall_s"] > 0 and usage["cpu_s"] > 0 and usage["peak_rss_mib"] > 10
+    smk, log = _job(tmp_path, monkeypatch, "def run(job):\n    raise KeyError('x')\n")
+    assert main(smk) == 1
+    assert json.loads((log.parent / "usage" / "fake.json").read_text())["exit_status"] == 1

@@ -33,3 +33,23 @@ def step(logger: logging.Logger, what: str):
     logger.info("%s ...", what)
     yield
     logger.info("%s done in %.1f s", what, time.perf_counter() - t0)
+
+
+def process_usage() -> dict:
+    """What this process has used so far, by the operating system's own accounting: wall seconds since the
+    process started (its interpreter start-up and imports included), CPU seconds (user + system, its waited-for
+    children too) and peak resident memory in MiB."""
+    import os
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:   # /proc/self/stat field 22: start time in clock ticks after boot
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        wall = float(Path("/proc/uptime").read_text().split()[0]) - start
+    except (OSError, ValueError, IndexError):
+        wall = time.perf_counter() - _IMPORTED
+    return {"wall_s": round(wall, 2), "cpu_s": round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 2),
+            "peak_rss_mib": round(max(own.ru_maxrss, kids.ru_maxrss) / 1024, 1)}
+
+
+_IMPORTED = time.perf_counter()

@@ -30,18 +30,40 @@ def main(smk) -> int:
     except LookupError as exc:
         logger.error("%s", exc)
         return 2
+    status = 1
     try:
         func(Job.from_snakemake(smk, logger))
+        status = 0
     except CpdevalError as exc:
         logger.error("%s", exc)
-        return 1
     except Exception:
         # an unexpected failure: the traceback goes to the rule's log as well as the terminal, so the log
         # Snakemake points to says what happened
         logger.exception("%s failed unexpectedly (a fault in cpdeval, not in the data: please report it)",
                          smk.rule)
-        return 1
-    return 0
+    finally:
+        if log_path:
+            _record_usage(smk, log_path, status)
+    return status
+
+
+def _record_usage(smk, log_path: str, status: int) -> None:
+    """The job's own wall time, CPU and peak memory, beside its log (logs/<year>/usage/<log name>.json): the
+    benchmark reads these rather than Snakemake's benchmark files, whose CPU time misses the job's threads."""
+    import json
+
+    from cpdeval.logs import process_usage
+
+    wildcards = getattr(smk, "wildcards", None)
+    record = {"rule": smk.rule, "wildcards": dict(wildcards.items()) if hasattr(wildcards, "items") else {},
+              "exit_status": status,
+              **process_usage()}
+    path = Path(log_path).parent / "usage" / (Path(log_path).stem + ".json")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    except OSError:
+        pass   # a measurement that cannot be written never fails the job
 
 
 if __name__ == "__main__" and "snakemake" in globals():
