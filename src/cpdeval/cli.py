@@ -101,11 +101,13 @@ def _describe(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .synthetic.lookups import SIZES
+
     parser = argparse.ArgumentParser(prog="cpdeval", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("synth", help="generate a synthetic reporting year")
     p.add_argument("out_dir")
-    p.add_argument("--size", choices=["small", "national"], default="small")
+    p.add_argument("--size", choices=list(SIZES), default="small")
     p.add_argument("--seed", type=int, default=20190401)
     p.set_defaults(func=_synth)
     p = sub.add_parser("synth-bookings",

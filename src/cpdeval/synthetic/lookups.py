@@ -34,6 +34,11 @@ SIZES: dict[str, dict] = {
         "chains": 40, "mergers": 40, "lead_changes": 6, "duplicate_name_pairs": 60,
     },
 }
+# Four times the national booking and survey volume on the same schools: the scaling benchmark's largest year
+# (benchmarks/run_pipeline.py --size national_x4; docs/scaling.md).
+SIZES["national_x4"] = {**SIZES["national"], "bookings_per_year": 4 * SIZES["national"]["bookings_per_year"],
+                        "surveys": {k: 4 * v for k, v in SIZES["national"]["surveys"].items()},
+                        "default_survey_n": 4 * SIZES["national"]["default_survey_n"]}
 
 # Growth of booking volume over the delivery years (mean 1): the programme grows year on year.
 YEAR_GROWTH = [0.84, 0.92, 1.0, 1.08, 1.16]
