@@ -16,13 +16,15 @@ import matplotlib
 import polars as pl
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, TEST_KEY, copy_project, run_snakemake, write_csv
 from cpdeval.config import RunConfig
 from cpdeval.contracts import list_contracts
 from cpdeval.errors import ConfigError
-from cpdeval.leaks import (build_watchlist, column_findings, png_text, pupil_row_findings, scan_paths,
-                           scan_values)
+from cpdeval.leaks import (build_watchlist, column_findings, could_leak, png_text, pupil_row_findings,
+                           scan_paths, scan_values)
 from cpdeval.pseudonymise import key_info, pseudonymise_value, resolve_key
 
 matplotlib.use("Agg")
@@ -86,6 +88,27 @@ def test_scan_finds_each_kind_of_leak(watchlist, text, kind):
 ])
 def test_scan_is_quiet_on_public_and_pseudonymised_text(watchlist, text):
     assert scan_values([text], watchlist, "f", "col") == []
+
+
+PIECES = ["Andrew", "Lewis", "andrew lewis", "ANDREW  LEWIS", "Siobhan", "O'Brien-Hughes", "o’brien", "Hughes",
+          "C5014720", "c5014720x", "AB1 2CD", "ab12cd", "GU1 1AA", "ZZ9 9ZZ", "SW1A1AA", "@", "x@y.org", "a.b@c",
+          "Alpha School", "Straße", "É", "café", "_", "-", "'", " ", "\n", "Forces", "BK1", "7", "ı", "İ"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map(" ".join), min_size=1, max_size=40))
+def test_the_vectorised_prefilter_drops_no_value_with_a_finding(watchlist, monkeypatch, values):
+    import cpdeval.leaks as leaks
+
+    monkeypatch.setattr(leaks, "PREFILTER_MIN_VALUES", 0)
+    kept = could_leak(values, watchlist)
+    assert scan_values(kept, watchlist, "t", "c") == scan_values(values, watchlist, "t", "c")
+
+
+def test_the_prefilter_leaves_out_what_cannot_hold_a_finding(watchlist):
+    values = [f"{i:064x}" for i in range(3000)] + ["Lewis Smith", "Dr Andrew Lewis", "call AB1 2CD", "café"]
+    assert could_leak(values, watchlist) == ["Dr Andrew Lewis", "call AB1 2CD", "café"]   # no phrase starts "lewis"
+    assert could_leak(values[:10], watchlist) == values[:10]                               # small: not filtered
 
 
 def test_columns_identifying_people_or_pupils_are_reported():

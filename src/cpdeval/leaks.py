@@ -205,6 +205,28 @@ def _inside_institution_name(w: list[str], i: int, phrase: tuple[str, ...], wl: 
 
 # --------------------------------------------------------------------------- scanning text
 
+#: Below this many values the pre-filter costs more than it saves.
+PREFILTER_MIN_VALUES = 2000
+
+
+def could_leak(values: Sequence[str], wl: Watchlist) -> list[str]:
+    """The values :func:`scan_values` could find something in, chosen in one vectorised pass; the others (most
+    cells of a large table: ids, hashes, codes) cannot hold a finding and are not looked at word by word.
+
+    A value stays when it is not plain ASCII (Python's case folding and word rules then decide), holds an "@"
+    (an email address), matches the postcode pattern, or has a word that a watched phrase starts with or that is
+    a raw id. For ASCII text, lower case is case folding and the word pattern is the same in both regex engines,
+    so no value that could give a finding is dropped; a test compares the findings with and without it."""
+    if len(values) < PREFILTER_MIN_VALUES:
+        return list(values)
+    s = pl.Series(values, dtype=pl.Utf8)
+    first_words = list({p[0] for p in wl.phrases} | wl.raw_ids)
+    keep = (~s.str.contains(r"^[\x00-\x7F]*$") | s.str.contains("@", literal=True)
+            | s.str.contains(POSTCODE.pattern)
+            | s.str.to_lowercase().str.extract_all(_WORD.pattern).list.eval(pl.element().is_in(first_words)).list.any())
+    return s.filter(keep.fill_null(True)).to_list()
+
+
 def scan_values(values: Iterable[str], wl: Watchlist, path: str, where: str) -> list[Finding]:
     """Findings in each text value (a table cell, a JSON string, a whole report)."""
     found: dict[tuple[str, str], None] = {}
@@ -363,7 +385,7 @@ def scan_file(path: Path, wl: Watchlist, measures: set[str], label: str | None =
         found = column_findings(df.columns, p) + pupil_row_findings(df, p, measures)
         found += scan_values(df.columns, wl, p, "column names")
         for col, values in _table_strings(df):
-            found += scan_values(values, wl, p, col)
+            found += scan_values(could_leak(values, wl), wl, p, col)
         return "parquet", found
     if suffix == ".png":
         return "png", scan_values(png_text(path), wl, p, "PNG text")
