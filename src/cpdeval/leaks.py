@@ -103,9 +103,14 @@ class Watchlist:
     #: (file, column) of raw columns holding email addresses that no contract declares personal
     undeclared_personal: list[tuple[str, str]] = field(default_factory=list)
 
+    _longest: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)   # (phrases counted, longest)
+
     @property
     def max_words(self) -> int:
-        return max((len(p) for p in self.phrases), default=0)
+        """Words in the longest watched phrase (counted again only when phrases were added: they never go)."""
+        if self._longest[0] != len(self.phrases):
+            self._longest = (len(self.phrases), max((len(p) for p in self.phrases), default=0))
+        return self._longest[1]
 
     def add_personal(self, value: str) -> None:
         value = value.strip()
@@ -166,19 +171,23 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
         # a name split over columns (title, first name, last name): watch its runs of two words or more
         split = [c for c in df.columns if c in personal]
         if len(split) > 1:
-            for row in df.select(split).iter_rows():
-                w = [x for cell in row if cell for x in words(cell) if not EMAIL.search(cell)]
+            # each row's cells that hold no email address, joined (words never span the joining space), once each
+            joined = df.select(pl.concat_str([pl.when(~pl.col(c).str.contains(EMAIL.pattern)).then(pl.col(c))
+                                              for c in split], separator=" ", ignore_nulls=True)).to_series()
+            for text in joined.drop_nulls().unique().to_list():
+                w = words(text)
                 # runs of initials alone ("C C" of a head called C C Muller) identify nobody and read like
                 # the suppression marker of two adjacent cells: not watched
                 wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1)
                                   if any(len(x) > 1 for x in w[i:j]))
         for col in df.columns:
-            values = df[col].drop_nulls().str.strip_chars()
-            values = values.filter(values.str.len_chars() > 0).unique().to_list()
+            series = df[col].drop_nulls().str.strip_chars()
+            series = series.filter(series.str.len_chars() > 0).unique()
+            values = series.to_list()
             if col in personal:
                 for v in values:
                     wl.add_personal(v)
-            elif any(EMAIL.search(v) for v in values):
+            elif series.str.contains(EMAIL.pattern).any():   # (an ASCII pattern: polars and re agree)
                 wl.undeclared_personal.append((str(path), col))
             if col in raw_id_cols:
                 wl.raw_ids.update(v.casefold() for v in values)
@@ -186,8 +195,9 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
                 wl.institution_postcodes.update(normalise_postcode(v) for v in values)
             if col in INSTITUTION_NAME_COLUMNS:
                 names.update(tuple(words(v)) for v in values)
+    longest = wl.max_words
     for name in names:
-        for k in range(2, min(len(name), wl.max_words) + 1):
+        for k in range(2, min(len(name), longest) + 1):
             for i in range(len(name) - k + 1):
                 if name[i:i + k] in wl.phrases:
                     wl.institution_names.setdefault(name[i:i + k], []).append(name)
