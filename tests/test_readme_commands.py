@@ -43,8 +43,12 @@ RUN_BY = {
     r"^pip install -e '\.\[slurm\]'$": "the test extra installs the same plugin (pyproject.toml); test_profiles",
     r"^\.venv/bin/snakemake --profile profiles/slurm --configfile config/<year>\.yaml$":
         "test_profiles.test_slurm_profile_dry_run_plans_the_same_jobs_as_a_local_run (no cluster here: a dry run)",
-    r"^\.venv/bin/python benchmarks/run_pipeline\.py --size national$":
-        "a benchmark (minutes at national size); its code is run by test_performance",
+    r"^\.venv/bin/python benchmarks/run_pipeline\.py --size national( --dirty)?$":
+        "a benchmark (minutes at national size); test_benchmark_pipeline runs the same script at small size with "
+        "--dirty",
+    r"^bash \.\./shared/benchmarks/pandas-peer/compare\.sh \. /tmp/peer$":
+        "the peer comparison that ../shared provides (minutes at national size); test_stages checks its driver "
+        "finds cpdeval's stages",
     r"^\.venv/bin/python benchmarks/bad_inputs\.py$": "test_bad_input_corpus runs the same cases",
     r"^conda env create -f environment\.yml && conda activate cpdeval && pip install -e \. --no-deps && "
     r"snakemake --cores 4$": "not runnable here (no conda channels); test_environment_file_lists_the_dependencies",

@@ -8,8 +8,9 @@ from .io import Job, job_required, job_value, read_table, write_tables
 
 #: output name -> file under the year's derived delivery folder (the rule's outputs are built from this)
 OUTPUTS = {
-    "units_by_term": "units_by_term.parquet", "units_by_year": "units_by_year.parquet", "units_yoy": "units_yoy.parquet",
-    "reach": "reach.parquet", "participants": "participants_by_role.parquet", "schools_phase": "schools_by_phase.parquet",
+    "units_by_term": "units_by_term.parquet", "units_by_year": "units_by_year.parquet",
+    "units_yoy": "units_yoy.parquet", "reach": "reach.parquet", "participants": "participants_by_role.parquet",
+    "schools_phase": "schools_by_phase.parquet",
     "targets": "reach_targets.parquet", "penetration_region": "penetration_region.parquet",
     "penetration_la": "penetration_la.parquet", "flows": "school_flows.parquet", "summary": "summary.json",
     # figures

@@ -35,4 +35,5 @@ def engagement(job: Job) -> None:
         write_table(df, job_value(job.output, name))
     write_json(rec, job_value(job.output, "reconciliation"))
     job.logger.info("%d attended bookings (of %d) are engagements; %d without an identified school; "
-                    "%d school-years", rec["engagements"], rec["bookings"], rec["engagements_without_school"], sy.height)
+                    "%d school-years", rec["engagements"], rec["bookings"], rec["engagements_without_school"],
+                    sy.height)

@@ -15,7 +15,7 @@ def _hash_key(job: Job) -> bytes:
     from ..pseudonymise import key_info
 
     info = key_info(job.params.pseudonymisation, synthetic=job.params.synthetic)
-    planned = getattr(job.params, "key_fingerprint", None)
+    planned = job_value(job.params, "key_fingerprint")
     if planned and info.fingerprint != planned:
         raise ConfigError(f"the pseudonymisation key from {info.origin} is not the key this run was planned with "
                           "(its fingerprint differs): give every job the same key, for example through "
@@ -29,13 +29,13 @@ def ingest_bookings(job: Job) -> None:
     from ..ingest.bookings import read_bookings
 
     key = _hash_key(job)
-    years = getattr(job.params, "years", None) or {}   # (the benchmark driver passes no years)
+    years = job_value(job.params, "years") or {}   # (the benchmark driver passes no years)
     with step(job.logger, f"reading {len(job.input.files)} booking export(s)"):
-        result = read_bookings(list(job.input.files), key, file_years=getattr(job.params, "file_years", None),
+        result = read_bookings(list(job.input.files), key, file_years=job_value(job.params, "file_years"),
                                delivery_years=years.get("delivery"),
                                start_month=years.get("financial_year_start_month",
                                                      schema_default("years.financial_year_start_month")),
-                               sheets=getattr(job.params, "sheets", None))
+                               sheets=job_value(job.params, "sheets"))
     write_ingest(job, result, "bookings")
 
 
@@ -73,7 +73,7 @@ def ingest_surveys(job: Job) -> None:
     accepted, quarantines, recs = [], [], []
     for name, path in zip(job.params.instruments, job.input.files):
         with step(job.logger, f"reading survey {name} from {path}"):
-            result, long = read_survey(path, name, sheet=(getattr(job.params, "sheets", None) or {}).get(str(path)))
+            result, long = read_survey(path, name, sheet=(job_value(job.params, "sheets") or {}).get(str(path)))
         accepted.append(long)
         quarantines.append(result.quarantine)
         recs.extend(result.reconciliation)
