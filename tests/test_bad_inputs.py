@@ -183,3 +183,27 @@ def test_workflow_stops_with_a_readable_message(raw, tmp_path):
     text = result.stdout + result.stderr
     assert "Booking Status" in text and victim.name in text
     assert "Traceback (most recent call last)" not in text
+
+
+@pytest.mark.e2e
+def test_an_export_without_the_priority_flag_publishes_priority_reach_as_not_available(raw, tmp_path):
+    """The Priority School column is optional; without it the delivery chapter and the report say the priority
+    target could not be assessed, never 0 priority schools or a target not met."""
+    import re
+
+    proj = copy_project(tmp_path / "proj")
+    synth = proj / "data" / "raw" / "synthetic"
+    result = subprocess.run([sys.executable, "-m", "cpdeval.synthetic", "--size", "small", str(synth)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for victim in sorted((synth / "bookings").glob("*.csv")):
+        rewrite(victim, victim, lambda h, r: ([c for c in h if c != "Priority School"],
+                                              [[v for c, v in zip(h, row) if c != "Priority School"] for row in r]))
+    result = run_snakemake(proj, "reports/synthetic/delivery.html", "reports/synthetic/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    chapter = (proj / "reports" / "synthetic" / "delivery.html").read_text(encoding="utf-8")
+    row = re.search(r"<tr[^>]*>\s*<td[^>]*>Priority schools</td>(.*?)</tr>", chapter, re.S)
+    assert row and [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>.*?</td>", row.group(1), re.S)
+                    ][0] == "x" and "not available" in row.group(1)
+    report = (proj / "reports" / "synthetic" / "report.html").read_text(encoding="utf-8")
+    assert "priority schools target could not be assessed" in report

@@ -151,6 +151,41 @@ def test_against_targets_and_penetration(w):
         [("Aville", 3, 1), ("Bborough", 2, 2)]
 
 
+def test_an_export_without_the_priority_flag_gives_priority_reach_not_available(w, tmp_path):
+    """No priority-school column (all nulls after mapping) is not 0 priority schools and a missed target: the
+    count is not available, the target is not assessed, and every published form says so."""
+    from cpdeval.analysis.delivery_figures import fig_targets
+    from cpdeval.analysis.delivery_publish import publish_targets, target_rows, targets_met_text
+
+    _, _, _, eng, _ = w
+    targets = pl.DataFrame({"financial_year": ["2016-17"] * 2, "scope": ["national"] * 2,
+                            "metric": ["schools_priority", "post16"], "target": [1.0, 1.0]})
+    flagged = against_targets(reach_long(reach_counts(eng)), targets)
+    assert one_row(flagged.filter(pl.col("financial_year") == "2016-17"), metric="schools_priority")["met"] is True
+    unflagged = eng.with_columns(pl.lit(None, dtype=pl.Boolean).alias("priority_school"))
+    reach = reach_counts(unflagged)
+    assert reach["schools_priority"].null_count() == reach.height and reach["schools"].min() > 0
+    t = against_targets(reach_long(reach), targets)
+    p = one_row(t.filter(pl.col("financial_year") == "2016-17"), metric="schools_priority")
+    assert (p["reached"], p["met"], p["pct_of_target"]) == (None, None, None)
+    assert one_row(target_rows(t, "2016-17"), metric="schools_priority")["met_text"] == "not available"
+    assert targets_met_text(t, "2016-17") == ("The one assessed national target for 2016-17 was met; the priority "
+                                              "schools target could not be assessed (not available in this year's "
+                                              "data)")
+    assert targets_met_text(against_targets(reach_long(reach), targets.with_columns(pl.lit(9.0).alias("target"))),
+                            "2016-17").startswith("The one assessed national target for 2016-17 was not met;")
+    assert targets_met_text(targets_met_only := t.filter(pl.col("metric") != "post16"), "2016-17").startswith(
+        "No national target for 2016-17 could be assessed")
+    assert targets_met_only.height and targets_met_text(t, "2000-01") is None
+    table = publish_targets(t, "2016-17", threshold=1)
+    row = dict(zip(table.headers, next(r for r in table.data.rows() if r[0] == "Priority schools")))
+    assert (row["Reached 2016-17"], row["% of target"], row["Met"]) == ("x", "x", "not available")
+    png = fig_targets(t, "2016-17", 1, tmp_path / "targets.png")
+    import json
+    meta = json.loads(png.with_name("targets.png.json").read_text())
+    assert "Priority schools n/a" in meta["alt_text"]
+
+
 def test_new_retained_returning_lapsed(w):
     flows = school_flows(w[4], YEARS)
     f = {r["financial_year"]: r for r in flows.iter_rows(named=True)}

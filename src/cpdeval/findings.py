@@ -92,11 +92,11 @@ def delivery_findings(inputs: Mapping[str, Any], threshold: int) -> list[Finding
                            f"and other staff took part, from {count_text(r['schools'], threshold)} schools and "
                            "colleges.", "tbl-participants"))
     if targets is not None:
-        tg = targets.filter((pl.col("financial_year") == rep) & pl.col("target").is_not_null())
-        if tg.height:
-            met = int(tg["met"].sum())
-            out.append(Finding("delivery", f"{d.count_in_words(met, capitalize=True)} of the "
-                               f"{d.count_in_words(tg.height)} national targets for {rep} were met.", "tbl-targets"))
+        from .analysis.delivery_publish import targets_met_text
+
+        met = targets_met_text(targets, rep)
+        if met:
+            out.append(Finding("delivery", f"{met}.", "tbl-targets"))
     return out
 
 

@@ -174,7 +174,8 @@ def reach_counts(engagements: pl.DataFrame, by: Sequence[str] = ("financial_year
     (they add up to participants), schools and ``schools_<phase>`` per reach phase (they add up to
     schools), ``schools_all_through`` (included in ``schools_secondary``), ``schools_serving_primary``
     (primary + all-through) and ``schools_serving_secondary`` (= secondary, which includes all-through),
-    and ``schools_priority``.
+    and ``schools_priority`` (null, not 0, for a group whose bookings carry no priority-school flag at all:
+    an export without the column cannot say how many priority schools took part).
     """
     by = list(by)
     e = engagements
@@ -183,6 +184,8 @@ def reach_counts(engagements: pl.DataFrame, by: Sequence[str] = ("financial_year
         pl.len().cast(pl.Int64).alias("attendances"),
         pl.col("school_key").is_null().sum().cast(pl.Int64).alias("attendances_without_school"),
         pl.col("participant_id").n_unique().cast(pl.Int64).alias("participants"),
+        # an export without the priority-school flag says nothing about priority schools: not available, not 0
+        pl.col("priority_school").is_not_null().any().alias("_prio_known"),
     )
     roles = (e.sort(["start_date", "booking_id"])
              .group_by(by + ["participant_id"], maintain_order=True).agg(pl.col("role_group").last())
@@ -198,6 +201,8 @@ def reach_counts(engagements: pl.DataFrame, by: Sequence[str] = ("financial_year
     )
     out = base.join(roles, on=by, how="left").join(schools, on=by, how="left")
     out = out.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in _COUNT_COLS])
+    out = out.with_columns(pl.when(pl.col("_prio_known")).then(pl.col("schools_priority"))
+                           .alias("schools_priority")).drop("_prio_known")
     return out.with_columns(
         (pl.col("schools_primary") + pl.col("schools_all_through")).alias("schools_serving_primary"),
         pl.col("schools_secondary").alias("schools_serving_secondary"),
@@ -251,7 +256,7 @@ def reach_long(reach: pl.DataFrame, scope: str | pl.Expr = "national") -> pl.Dat
 def against_targets(reached: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     """Reached against target per (financial_year, scope, metric): target null where none was set.
 
-    ``pct_of_target`` = 100 x reached / target; ``met`` = reached >= target.
+    ``pct_of_target`` = 100 x reached / target; ``met`` = reached >= target (null where either is unknown).
     """
     order = {m: i for i, m in enumerate(TARGET_METRICS)}
     t = targets.select("financial_year", "scope", "metric", pl.col("target").cast(pl.Float64))
@@ -365,8 +370,12 @@ def delivery_tables(engagements: pl.DataFrame, school_year: pl.DataFrame, school
     uby = units_by_year(ubt)
     yoy = year_on_year(ubt)
     reach = reach_counts(eng)
-    reach = (pl.DataFrame({"financial_year": delivery}).join(reach, on="financial_year", how="left")
-             .with_columns([pl.col(c).fill_null(0) for c in reach.columns if c != "financial_year"]))
+    # a delivery year without a booking reached nobody (zeros); a null within a year with bookings stays null
+    reach = (pl.DataFrame({"financial_year": delivery})
+             .join(reach.with_columns(pl.lit(True).alias("_booked")), on="financial_year", how="left")
+             .with_columns([pl.when(pl.col("_booked")).then(pl.col(c)).otherwise(pl.col(c).fill_null(0)).alias(c)
+                            for c in reach.columns if c != "financial_year"])
+             .drop("_booked"))
     tgt = against_targets(reach_long(reach), targets.filter(pl.col("scope") == "national"))
     pen_region, pen_la = penetration(eng, schools, lineage, reporting, start_month=start_month)
     flows = school_flows(school_year.filter(pl.col("financial_year").is_in(delivery)), delivery)

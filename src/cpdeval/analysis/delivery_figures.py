@@ -234,8 +234,11 @@ def fig_targets(tgt: pl.DataFrame, reporting: str, threshold: int, path: str | P
     fig, ax = new_figure("dot", height_cm=max(5.0, 2.2 + 1.0 * len(rows)))
     labels, shown = [], 0
     for i, r in enumerate(reversed(rows)):
-        small = r["metric"] != "units" and r["reached"] < threshold
         labels.append(r["label"])
+        if r["reached"] is None:   # not in this year's data (an export without the priority-school flag)
+            ax.annotate(d.NOT_AVAILABLE, (0, i), va="center", fontsize=8.5)
+            continue
+        small = r["metric"] != "units" and r["reached"] < threshold
         if small or r["pct_of_target"] is None:
             ax.annotate(d.SUPPRESSED, (0, i), va="center", fontsize=8.5)
             continue
@@ -254,11 +257,14 @@ def fig_targets(tgt: pl.DataFrame, reporting: str, threshold: int, path: str | P
     ax.set_xlabel("Reached as a percentage of the target (dashed line: target)")
     met = [r for r in rows if r["met"]]
     missed = [r["label"].lower() for r in rows if r["met"] is False]
-    if rows:
-        title = (f"{d.count_in_words(len(met), capitalize=True)} of {d.count_in_words(len(rows))} targets "
+    assessed = [r for r in rows if r["reached"] is not None]
+    if assessed:
+        title = (f"{d.count_in_words(len(met), capitalize=True)} of {d.count_in_words(len(assessed))} targets "
                  f"for {reporting} were met")
         if missed and len(missed) <= 2:
             title += "; " + " and ".join(missed) + " fell short"
+    elif rows:
+        title = f"No target for {reporting} could be assessed from this year's data"
     else:
         title = f"No targets were set for {reporting}"
     finding_title(ax, title)

@@ -191,8 +191,36 @@ def target_rows(targets: pl.DataFrame, year: str) -> pl.DataFrame:
             .with_columns(pl.when(pl.col("target").is_null()).then(pl.lit("z")).otherwise(pl.lit("ok"))
                           .alias("t_status"),
                           pl.col("metric").replace(TARGET_LINK_ROWS).alias("link_row"),
-                          pl.when(pl.col("met").is_null()).then(pl.lit("no target"))
+                          pl.when(pl.col("target").is_null()).then(pl.lit("no target"))
+                          .when(pl.col("reached").is_null()).then(pl.lit("not available"))
                           .when(pl.col("met")).then(pl.lit("met")).otherwise(pl.lit("not met")).alias("met_text")))
+
+
+def targets_met_text(targets: pl.DataFrame, year: str) -> str | None:
+    """How many of the year's national targets were met, as a clause ("Two of the three national targets for
+    2015-16 were met"), counting only targets whose reach the data can say; those it cannot (a booking export
+    without the priority-school flag) are named as not assessed. None when no target was set."""
+    from ..display import count_in_words, join_words
+
+    tg = targets.filter((pl.col("financial_year") == year) & (pl.col("scope") == "national")
+                        & pl.col("target").is_not_null())
+    if not tg.height:
+        return None
+    known = tg.filter(pl.col("reached").is_not_null())
+    unknown = [lab.lower() for lab in tg.filter(pl.col("reached").is_null())["label"]]
+    if not known.height:
+        return (f"No national target for {year} could be assessed ({join_words(unknown)}: not available in this "
+                "year's data)")
+    n_met = int(known["met"].sum())
+    if known.height == 1:
+        text = f"The {'one assessed' if unknown else 'one'} national target for {year} was {'' if n_met else 'not '}met"
+    else:
+        text = (f"{count_in_words(n_met, capitalize=True)} of the {count_in_words(known.height)} national targets "
+                f"for {year} were met")
+    if unknown:
+        text += f"; the {join_words(unknown)} target{'s' if len(unknown) > 1 else ''} could not be assessed " \
+                "(not available in this year's data)"
+    return text
 
 
 def publish_targets(targets: pl.DataFrame, year: str, *, threshold: int) -> "PublishedTable":
