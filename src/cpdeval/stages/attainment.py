@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ..logs import step
-from .io import Job, job_required, job_value, read_optional, write_json, write_tables
+from .io import Job, job_required, job_value, read_optional, write_tables
 
 
 def attainment_analysis(job: Job) -> None:
@@ -29,8 +29,7 @@ def attainment_analysis(job: Job) -> None:
         data = {k: read_optional(job_value(inp, v)) for k, v in names.items()}
     with step(job.logger, f"attainment comparisons and estimates for {cfg['outcome_year']}"):
         t = attainment_tables(data, cfg, logger=job.logger)
-    write_tables(t, out, OUTPUT_TABLES)
-    write_json(t["summary"], job_value(out, "summary"))
+    write_tables(t, out, [*OUTPUT_TABLES, "summary"])
     with step(job.logger, "drawing figures"):
         figs.draw_all(t, cfg, {k: job_value(out, k) for k in out.keys()},
                       threshold=int(job_required(p, "disclosure_min_count")))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..logs import step
-from .io import Job, job_required, job_value, read_table, write_json, write_table
+from .io import Job, job_required, job_value, read_table, write_tables
 
 
 def targeted_analysis(job: Job) -> None:
@@ -29,10 +29,7 @@ def targeted_analysis(job: Job) -> None:
                             read["targeted_monitoring"], bookings, lineage, codebook=codebook,
                             min_days=int(job_required(p, "min_days")), unit_bands=list(job_required(p, "unit_bands")),
                             allow_names=bool(job_value(p, "allow_names", False)))
-    for name, df in t.items():
-        if name != "summary":
-            write_table(df, job_value(o, name))
-    write_json(t["summary"], job_value(o, "summary"))
+    write_tables(t, o, t.keys())   # every table as parquet, the summary as JSON
     with step(job.logger, "targeted programme figures"):
         fig_outcomes_by_audience(t["outcomes_audience"], threshold, job_value(o, "fig_outcomes_audience"))
         fig_outcome_types(t["outcomes_type"], threshold, job_value(o, "fig_outcome_types"))
