@@ -11,6 +11,7 @@ rule attainment_analysis:
     input:
         code=stage_code("attainment_analysis"),
         definitions=ATTAINMENT_DEFINITIONS,
+        measures="config/measures.yaml",
         attainment=ingested("attainment_ks4")["table"],
         attainment_ks2=ingested("attainment_ks2")["table"],
         schools=ingested("schools")["table"],

@@ -208,7 +208,7 @@ def test_confounding_not_possible_and_missing_interval():
                        "pupils), converted to a risk ratio from its standardised difference (RR = exp(0.91 d)). "
                        "\"Not possible\": no confounder that weakly linked with use could do it.",)
     assert AT.confounding_table(cf, method=None, first_measure=P8, threshold=T).notes[0].startswith(
-        "Headline estimate: none for progress 8 (score), converted")
+        "Headline estimate: none for Progress 8 (score), converted")
 
 
 # --------------------------------------------------------------------------------------------- level highlight

@@ -25,7 +25,12 @@ def test_in_sentence_keeps_names_and_acronyms():
     assert in_sentence("EBacc two sciences") == "EBacc two sciences"
     assert in_sentence("DiD, two-way fixed effects") == "DiD, two-way fixed effects"
     assert in_sentence("STEM support") == "STEM support"
-    assert in_sentence("Attainment 8") == "attainment 8"
+    # DfE's measure names keep their capital in running text ("Attainment 8", "Progress 8"), as does a band "Q3"
+    assert in_sentence("Attainment 8") == "Attainment 8"
+    assert in_sentence("Progress 8 (score)") == "Progress 8 (score)"
+    assert in_sentence("Q3") == "Q3" and in_sentence("Q1 (fewest attendances)") == "Q1 (fewest attendances)"
+    assert in_sentence("Four or more courses") == "four or more courses"
+    assert in_sentence("Science value added (score)") == "science value added (score)"
 
 
 def test_join_words():

@@ -102,10 +102,17 @@ def check_comparisons(comparisons: Sequence[Mapping[str, Any]], rules: Mapping[s
 
 
 def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
-             definitions: Mapping[str, Any] | None = None) -> dict:
-    """The ``attainment:`` config section with its defaults filled in, and the groups and comparisons of the
-    definitions file (parsed and checked; none when ``definitions`` is not given)."""
+             definitions: Mapping[str, Any] | None = None, measure_map: Mapping[str, Any] | None = None) -> dict:
+    """The ``attainment:`` config section with its defaults filled in, the groups and comparisons of the
+    definitions file (parsed and checked; none when ``definitions`` is not given) and, from the measure map
+    (``config/measures.yaml`` unless given), each measure's breaks in comparability (``breaks``: key stage ->
+    measure -> year -> reason, see :func:`cpdeval.ingest.performance.measure_breaks`)."""
+    from .ingest.performance import load_measure_map, measure_breaks
+
     cfg = {**section_defaults("attainment"), **(cfg or {})}
+    measure_map = measure_map if measure_map is not None else load_measure_map()
+    breaks = {ks: {m: measure_breaks(measure_map, ks, m) for m in measure_map[ks]["measures"]}
+              for ks in ("ks4", "ks2") if ks in measure_map}
     years = sorted(attainment_years)
     defs = dict(definitions or {})
     rules = parse_group_rules(defs.get("groups") or {})
@@ -127,7 +134,7 @@ def settings(cfg: Mapping[str, Any] | None, attainment_years: Sequence[str],
             "max_unregistered_share": float(cfg["max_unregistered_share"]),
             "min_schools": int(cfg["min_schools"]),
             "small_sample": small_sample_settings(cfg),
-            "headline": str(cfg["headline"])}
+            "headline": str(cfg["headline"]), "breaks": breaks}
 
 
 #: The optional reference tables, as :func:`attainment_tables` names them -> the rule's input (and config) name.
@@ -358,7 +365,17 @@ def _mean_ci(y: np.ndarray, w: np.ndarray | None, level: float = 0.95) -> tuple[
 COMPARISON_SCHEMA = {"measure": pl.Utf8, "stat": pl.Utf8, "group": pl.Utf8, "weighting": pl.Utf8,
                      "n_schools": pl.Int64, "n_pupils": pl.Int64, "mean": pl.Float64, "ci_low": pl.Float64,
                      "ci_high": pl.Float64, "diff": pl.Float64, "diff_ci_low": pl.Float64,
-                     "diff_ci_high": pl.Float64}
+                     "diff_ci_high": pl.Float64, "not_comparable": pl.Utf8}
+
+
+def change_break(breaks: Mapping[str, Mapping[str, str]] | None, measure: str, first_year: str,
+                 last_year: str) -> str | None:
+    """Why ``measure`` cannot be compared between academic years ``first_year`` and ``last_year`` (the breaks
+    between them, worded for a reader: "in 2017-18 science GCSEs graded 9 to 1 (...)"), or None when it can."""
+    from .ingest.performance import breaks_within
+
+    crossed = breaks_within((breaks or {}).get(measure) or {}, first_year, last_year)
+    return "; ".join(f"in {y} {why}" for y, why in crossed.items()) or None
 
 
 def consistent_series(panel: pl.DataFrame, measure: str, first_year: int, last_year: int) -> pl.Series:
@@ -373,7 +390,7 @@ def consistent_series(panel: pl.DataFrame, measure: str, first_year: int, last_y
 
 def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: str, window_years: int = WINDOW_YEARS,
                    measures: Sequence[str] = DEFAULT_MEASURES, *, order: Sequence[str] = GROUPS,
-                   reference: str = "none") -> pl.DataFrame:
+                   reference: str = "none", breaks: Mapping[str, Mapping[str, str]] | None = None) -> pl.DataFrame:
     """Level in the outcome year and change over the window, by group and over all of them ("all"), per measure.
 
     ``membership``: ``school_key, group`` (a school may be in several groups: nested groups are allowed).
@@ -384,11 +401,16 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
     both groups counts in each). The change (outcome year minus the base year, ``window_years - 1`` earlier)
     uses the schools with the measure in every year from the base year to the outcome year
     (:func:`consistent_series`). "all" counts each school once.
+
+    ``breaks`` (measure -> year -> reason, from the measure map): a measure with a break between the base year
+    and the outcome year gets no change: its change rows have no schools and no values, and
+    ``not_comparable`` says why (it is null on every other row).
     """
     from .estimators import naive_difference
 
     y0 = label_start(outcome_year)
     base_year = y0 - (window_years - 1)
+    crossed = {m: change_break(breaks, m, year_label(base_year), outcome_year) for m in measures}
     cur = panel.filter(pl.col("year") == y0)
     base = panel.filter(pl.col("year") == base_year)
     mem = membership.select("school_key", "group").filter(pl.col("group").is_in(list(order)))
@@ -403,6 +425,9 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
                .filter(pl.col("school_key").is_in(series.implode()))
                .select("school_key", "pupils", (pl.col("y1") - pl.col("y0")).alias("y")))
         for stat, frame in (("level", lvl), ("change", chg)):
+            not_comparable = crossed[m] if stat == "change" else None
+            if not_comparable:
+                frame = frame.clear()
             valid = frame.filter(pl.col("y").is_not_null() & pl.col("y").is_not_nan() & pl.col("pupils").is_not_null()
                                  & (pl.col("pupils") > 0))
             f = valid.join(mem, on="school_key", how="inner")
@@ -421,15 +446,17 @@ def compare_groups(panel: pl.DataFrame, membership: pl.DataFrame, outcome_year: 
                     rows.append({"measure": m, "stat": stat, "group": grp, "weighting": weighting,
                                  "n_schools": int(sub.height), "n_pupils": int(w.sum()) if w.size else 0,
                                  "mean": mean, "ci_low": lo, "ci_high": hi,
-                                 "diff": d[0], "diff_ci_low": d[1], "diff_ci_high": d[2]})
+                                 "diff": d[0], "diff_ci_low": d[1], "diff_ci_high": d[2],
+                                 "not_comparable": not_comparable})
     out = pl.DataFrame(rows, schema=COMPARISON_SCHEMA, orient="row")
     return out.with_columns(pl.col(c).fill_nan(None) for c in ("mean", "ci_low", "ci_high", "diff", "diff_ci_low",
                                                                 "diff_ci_high"))
 
 
 def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int, measures: Sequence[str],
-                      key_stage: str) -> list[dict]:
-    """Schools with results in the outcome year left out of a measure's level or change, by reason."""
+                      key_stage: str, breaks: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
+    """Schools with results in the outcome year left out of a measure's level or change, by reason (a measure
+    with a break in the window, see :func:`compare_groups`, leaves every school out of its change)."""
     y0 = label_start(outcome_year)
     base_year = y0 - (window_years - 1)
     cur = panel.filter(pl.col("year") == y0)
@@ -441,11 +468,14 @@ def series_exclusions(panel: pl.DataFrame, outcome_year: str, window_years: int,
         series = consistent_series(panel, m, base_year, y0)
         no_pupils = has.filter(pl.col("pupils").is_null() | (pl.col("pupils") <= 0)).height
         no_series = has.filter(~pl.col("school_key").is_in(series.implode())).height
+        crossed = change_break(breaks, m, year_label(base_year), outcome_year)
+        change_reason = ((f"no change computed, the measure cannot be compared between {year_label(base_year)} and "
+                          f"{outcome_year}: {crossed}", has.height) if crossed else
+                         (f"a year from {year_label(base_year)} to {outcome_year} without a result: left out of the "
+                          "change (no consistent series)", no_series))
         for reason, n in ((f"no result in {outcome_year} (suppressed, not published or not applicable)",
                            cur.height - has.height),
-                          ("no pupil count in the outcome year", no_pupils),
-                          (f"a year from {year_label(base_year)} to {outcome_year} without a result: left out of the "
-                           "change (no consistent series)", no_series)):
+                          ("no pupil count in the outcome year", no_pupils), change_reason):
             rows.append({"key_stage": key_stage, "academic_year": outcome_year, "measure": m, "reason": reason,
                          "n_schools": int(n)})
     return rows
@@ -784,12 +814,12 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
                                names=usable)
         membership.append(mem.with_columns(key_stage=pl.lit(ks)))
         counts.append(group_counts(mem, {g: rules[g] for g in usable}, ks))
-        excl += series_exclusions(p, oy, wy, ks_measures[ks], ks)
+        excl += series_exclusions(p, oy, wy, ks_measures[ks], ks, s["breaks"].get(ks))
     membership = pl.concat(membership)
     for c in s["comparisons"]:
         mem = membership.filter(pl.col("key_stage") == c["key_stage"])
         comparisons.append(compare_groups(panels[c["key_stage"]], mem, oy, wy, c["measures"], order=c["groups"],
-                                          reference=c["reference"])
+                                          reference=c["reference"], breaks=s["breaks"].get(c["key_stage"]))
                            .select(pl.lit(c["id"]).alias("comparison"), pl.lit(c["key_stage"]).alias("key_stage"),
                                    pl.all()))
     comparisons = (pl.concat(comparisons) if comparisons else
@@ -813,14 +843,26 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
         es_table = es.table if isinstance(getattr(es, "table", None), pl.DataFrame) else pl.DataFrame()
     evalues, confounding, head_ev = sensitivity(fitted, logger=logger)
     in_oy = panel.filter(pl.col("year") == label_start(oy)).select("school_key").unique()
+    base_label = year_label(label_start(oy) - (wy - 1))
     summary = {"outcome_year": oy, "window_years": wy, "window_financial_years": win,
-               "base_year": year_label(label_start(oy) - (wy - 1)),
+               "base_year": base_label,
                "measures": s["measures"], "primary_measures": s["primary_measures"], "providers": s["providers"],
                "first_measure": fitted.get("measure") if fitted else None,
                "n_schools_panel": int(panel["school_key"].n_unique()),
                "n_schools_outcome_year": int(in_oy.height),
                "n_schools_outcome_year_ks2": int(panels["ks2"].filter(pl.col("year") == label_start(oy)).height),
                "panel_years": sorted(panel["academic_year"].unique().to_list()),
+               # breaks in comparability (config/measures.yaml) of the measures used, and the ones crossed by the
+               # change over the window and by the panel of the adjusted estimates, worded for the chapter
+               "breaks": {ks: {m: s["breaks"].get(ks, {}).get(m, {}) for m in ms} for ks, ms in ks_measures.items()},
+               "change_breaks": {ks: {m: why for m in ms
+                                      if (why := change_break(s["breaks"].get(ks), m, base_label, oy))}
+                                 for ks, ms in ks_measures.items()},
+               "top_quartile_break": (change_break(s["breaks"].get(s["top_quartile"].get("key_stage", "ks4")),
+                                                   s["top_quartile"]["measure"], year_label(label_start(oy) - 1), oy)
+                                      if s["top_quartile"] else None),
+               "panel_breaks": {m: why for m in s["measures"] if panel.height and
+                                (why := change_break(s["breaks"].get("ks4"), m, panel["academic_year"].min(), oy))},
                "comparisons": s["comparisons"], "comparisons_lacking_input": lacking,
                "dose_response": s["dose_response"],
                "top_quartile": s["top_quartile"],

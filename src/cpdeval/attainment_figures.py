@@ -32,7 +32,7 @@ def _placeholder(path, text: str) -> None:
 
     fig, ax = new_figure("bar", height_cm=4.0)
     ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.text(0.5, 0.5, textwrap.fill(text, 80), ha="center", va="center")
     save_figure(fig, path, alt_text=text, caption=text, source=SOURCE, n=None)
 
 
@@ -50,7 +50,7 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from .attainment_tables import comparison_table, shown_groups
+    from .attainment_tables import change_breaks, comparison_table, shown_groups
     from .citations import cite
     from .figures import BLUE, GREY, LIGHT_GREY, ORANGE, CM, REPORT_WIDTH_CM, apply_house_style, save_figure
 
@@ -68,10 +68,20 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
     height = 1.8 + len(measures) * (1.6 + 1.05 * len(groups))
     fig, axes = plt.subplots(len(measures), 2, figsize=(REPORT_WIDTH_CM * CM, height * CM), squeeze=False)
     n_shown: dict[str, str] = {}
+    breaks = change_breaks(table)
     for i, m in enumerate(measures):
         shown = shown_groups(published, MEASURE_LABEL.get(m, m))
         for j, stat in enumerate(("level", "change")):
             ax = axes[i][j]
+            if stat == "change" and m in breaks:
+                # a break in the series between the two years: no change to draw, and the panel says so
+                ax.text(0.5, 0.5, textwrap.fill(f"No change shown: the measure cannot be compared between {base} "
+                                                f"and {oy} ({breaks[m]})", 40),
+                        ha="center", va="center", transform=ax.transAxes, color=GREY)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_xlabel(f"Change since {base}")
+                continue
             d = table.filter((pl.col("measure") == m) & (pl.col("stat") == stat) & (pl.col("weighting") == "schools"))
             by = {r["group"]: r for r in d.iter_rows(named=True)}
             ypos = np.arange(len(groups))[::-1]
@@ -113,7 +123,9 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
     fig.tight_layout()
     caption = (f"{comparison['title']}, as in {source_text}: mean of schools in {oy} and change since {base}, "
                f"with 95% intervals; the reference group ({labels.get(comparison['reference'])}) in orange. "
-               f"{KS_PHASE[comparison['key_stage']]}")
+               f"{KS_PHASE[comparison['key_stage']]}"
+               + "".join(f" No change is shown for {SHORT_LABEL.get(m, m)}: it cannot be compared between {base} and "
+                         f"{oy}." for m in measures if m in breaks))
     alt = (f"Bar charts of {', '.join(SHORT_LABEL.get(m, m) for m in measures)} by group "
            f"({', '.join(labels.get(g, g) for g in groups)}), level in {oy} and change since {base}.")
     save_figure(fig, path, alt_text=alt, caption=caption, source=SOURCE_KS[comparison["key_stage"]], n=n_shown)
@@ -135,6 +147,11 @@ def top_quartile_figure(panel: pl.DataFrame, membership: pl.DataFrame, spec: Map
         return 0
     m, ks, grp = spec["measure"], spec.get("key_stage", "ks4"), spec["group"]
     y0 = label_start(summary["outcome_year"])
+    crossed = summary.get("top_quartile_break")
+    if crossed:
+        _placeholder(path, f"No one-year change of {SHORT_LABEL.get(m, m)} is shown: the measure cannot be compared "
+                           f"between {year_label(y0 - 1)} and {summary['outcome_year']} ({crossed}).")
+        return 0
     p = panel.filter(pl.col("key_stage") == ks)
     keys = membership.filter((pl.col("key_stage") == ks) & (pl.col("group") == grp))["school_key"]
     cur = p.filter((pl.col("year") == y0) & pl.col("school_key").is_in(keys.implode())).select("school_key", pl.col(m).alias("y1"))

@@ -9,6 +9,7 @@ away a count the table hides.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Sequence
 
 import polars as pl
@@ -94,6 +95,12 @@ def comparison_table(rows: pl.DataFrame, comparison: Mapping[str, Any], labels: 
                              .otherwise(pl.lit("ok")).alias("ref_status"))
     for k in ("diff_level", "diff_level_ci"):
         cols[k]["status"] = "ref_status"
+    # a measure with a break in comparability between the two years has no change: "b", and a note says why
+    breaks = change_breaks(rows)
+    wide = wide.with_columns(pl.when(pl.col("measure").is_in(list(breaks))).then(pl.lit("b")).otherwise(pl.lit("ok"))
+                             .alias("change_status"))
+    for k in ("n_change", "change_schools", "change_schools_ci", "change_pupils"):
+        cols[k]["status"] = "change_status"
     sums = ([ColumnSum("label", ALL_LABEL, within="mlab", columns=("n_level", "n_change"))]
             if groups_disjoint(membership, c) else [])
     return publish_table(wide, columns=cols, threshold=threshold, sums=sums, record=record, notes=[
@@ -102,7 +109,23 @@ def comparison_table(rows: pl.DataFrame, comparison: Mapping[str, Any], labels: 
         + ("; a school can be in more than one group" if not sums else "; each school is in one group")
         + ". Percentages in % of pupils, differences and changes in percentage points; scores in points. "
         f"Change: {oy} minus {base}, schools with the measure in every year between. Plain averages, as "
-        f"published: no adjustment for differences between schools. The comparison follows {source_text}."])
+        f"published: no adjustment for differences between schools. The comparison follows {source_text}.",
+        *(break_note(m, why, base, oy) for m, why in breaks.items())])
+
+
+def change_breaks(rows: pl.DataFrame) -> dict[str, str]:
+    """Measure -> why its change is not computed (a break in comparability in the window), from rows of the
+    comparisons table; empty when every measure's change is comparable."""
+    if "not_comparable" not in rows.columns:
+        return {}
+    b = rows.filter(pl.col("not_comparable").is_not_null()).unique("measure", keep="first", maintain_order=True)
+    return dict(zip(b["measure"], b["not_comparable"]))
+
+
+def break_note(measure: str, why: str, base_year: str, outcome_year: str) -> str:
+    """The note under a table (or the sentence in a chapter) that says why a measure's change is not shown."""
+    return (f"b: {measure_name(measure)} cannot be compared between {base_year} and {outcome_year}, so no change "
+            f"is computed: {why}.")
 
 
 def shown_groups(table, measure_label: str) -> dict[str, str]:
@@ -322,3 +345,39 @@ def confounding_table(confounding: pl.DataFrame, *, method: str | None, first_me
                                    f"for {in_sentence(MEASURE_LABEL.get(first_measure, first_measure))}, "
                                    "converted to a risk ratio from its standardised difference (RR = exp(0.91 d)). "
                                    "\"Not possible\": no confounder that weakly linked with use could do it."])
+
+
+def year_before(academic_year: str) -> str:
+    """The academic year before ``academic_year`` ("2018-19" -> "2017-18")."""
+    from .calendar import label_start, year_label
+
+    return year_label(label_start(academic_year) - 1)
+
+
+def breaks_text(change_breaks: Mapping[str, Mapping[str, str]], base_year: str, outcome_year: str) -> str:
+    """The chapter's sentences (each starting with a space) on the measures whose change over the window is not
+    computed because of a break in comparability (``change_breaks``: key stage -> measure -> why)."""
+    out = [f" {sentence_start(measure_name(m))} cannot be compared between {base_year} and {outcome_year}: {why}. "
+           "The tables show no change for it (b) and the figures leave its change out."
+           for by_measure in change_breaks.values() for m, why in by_measure.items()]
+    return "".join(out)
+
+
+def measure_name(measure: str) -> str:
+    """A measure's name inside a sentence, without its unit ("EBacc two sciences", "Attainment 8")."""
+    return in_sentence(re.sub(r"\s*\([^)]*\)$", "", MEASURE_LABEL.get(measure, measure)))
+
+
+def panel_breaks_text(panel_breaks: Mapping[str, str], panel_years: Sequence[str], outcome_year: str) -> str:
+    """The limitation on breaks in comparability within the panel years of the adjusted estimates, as a list
+    item (``panel_breaks``: measure -> why)."""
+    first = min(panel_years) if panel_years else outcome_year
+    if not panel_breaks:
+        return (f"- **Changes in measures.** None of the measures of the adjusted estimates changed definition or "
+                f"grade scale between {first} and {outcome_year}.")
+    named = "; ".join(f"{measure_name(m)}: {why}" for m, why in panel_breaks.items())
+    return (f"- **Changes in measures.** The panel of the adjusted estimates runs from {first} to {outcome_year}, "
+            f"across breaks in comparability ({named}). The year effects of the difference-in-differences absorb a change that moves every "
+            "school alike, but not one that moves some schools more than others (a new grade boundary falls "
+            "differently in high- and low-attaining schools), so those estimates are less secure than the "
+            "single-year comparisons.")

@@ -18,7 +18,8 @@ Percentages
 
 Disclosure symbols (GSS)
     :data:`SUPPRESSED` ``"c"``, :data:`NOT_APPLICABLE` ``"z"``,
-    :data:`NOT_AVAILABLE` ``"x"``.
+    :data:`NOT_AVAILABLE` ``"x"``, :data:`BREAK` ``"b"`` (a change across a break
+    in the series, not computed).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # polars is imported lazily; display is also used by light mo
     import polars as pl
 
 __all__ = [
-    "SUPPRESSED", "NOT_APPLICABLE", "NOT_AVAILABLE", "SYMBOLS",
+    "SUPPRESSED", "NOT_APPLICABLE", "NOT_AVAILABLE", "BREAK", "SYMBOLS",
     "DisclosureError",
     "round_half_away", "round_half_away_expr",
     "fmt_count", "fmt_pct", "fmt_number",
@@ -49,8 +50,10 @@ SUPPRESSED = "c"
 NOT_APPLICABLE = "z"
 #: GSS symbol for "not available" (missing).
 NOT_AVAILABLE = "x"
-#: All three, for checks that a cell holds a symbol rather than a number.
-SYMBOLS = frozenset({SUPPRESSED, NOT_APPLICABLE, NOT_AVAILABLE})
+#: GSS symbol for a break in the series: a change across it is not computed (the measures differ).
+BREAK = "b"
+#: All of them, for checks that a cell holds a symbol rather than a number.
+SYMBOLS = frozenset({SUPPRESSED, NOT_APPLICABLE, NOT_AVAILABLE, BREAK})
 
 
 class DisclosureError(CpdevalError):
@@ -370,10 +373,15 @@ def in_sentence(label: str) -> str:
 
     ``in_sentence("No programme CPD") == "no programme CPD"``; ``in_sentence("EBacc two sciences")``,
     ``in_sentence("KS2 science")``, ``in_sentence("DiD, two-way fixed effects")`` and ``in_sentence("STEM
-    support")`` are unchanged (a capital after the first letter of the first word marks a name or an acronym).
+    support")`` are unchanged (a capital after the first letter of the first word marks a name or an acronym), and
+    so are ``in_sentence("Attainment 8 (score)")`` and ``in_sentence("Q3")`` (a number in the first word, or as
+    the second word, makes a name).
     """
-    first = label.split(" ", 1)[0] if label else ""
-    return label if not label or any(ch.isupper() for ch in first[1:]) else label[0].lower() + label[1:]
+    words = label.split(" ", 2) if label else [""]
+    first = words[0]
+    named = (any(ch.isupper() for ch in first[1:]) or any(ch.isdigit() for ch in first)
+             or (len(words) > 1 and words[1][:1].isdigit()))
+    return label if not label or named else label[0].lower() + label[1:]
 
 
 def sentence_start(text: str) -> str:

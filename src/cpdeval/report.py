@@ -146,7 +146,8 @@ def build(parts: Sequence[Part], settings: ReportSettings, findings: list, limit
                  f"{links[p.name]} ({in_sentence(p.subtitle) if p.subtitle else in_sentence(p.title)})"
                  for p in body_chapters) + ". "
              "Delivery is counted by financial year (April to March) and school results by academic year. Counts "
-             "too small to publish are shown as c, figures not applicable as z and figures not available as x.")
+             "too small to publish are shown as c, figures not applicable as z, figures not available as x and changes "
+             "across a break in a measure's series (not computed) as b.")
     extra = _prose(settings, "introduction", root)
     sections.append(intro + ("\n\n" + extra if extra else ""))
     for p in body_chapters:

@@ -55,6 +55,7 @@ _STATUS_VALUES = {
     "z": d.NOT_APPLICABLE, "not applicable": d.NOT_APPLICABLE, "not_applicable": d.NOT_APPLICABLE,
     "x": d.NOT_AVAILABLE, "not available": d.NOT_AVAILABLE, "not_available": d.NOT_AVAILABLE,
     "c": d.SUPPRESSED, "suppressed": d.SUPPRESSED,
+    "b": d.BREAK, "break": d.BREAK,
 }
 
 
@@ -88,7 +89,8 @@ class ColumnSpec:
         Values are 0-1 proportions: multiplied by 100 for display.
     status
         A column whose value forces a symbol in this column: ``z`` / "not
-        applicable", ``x`` / "not available", ``c`` / "suppressed"; null, ""
+        applicable", ``x`` / "not available", ``c`` / "suppressed", ``b`` /
+        "break" (a change across a break in the series); null, ""
         or "ok" leave the cell alone.
     point
         For ``ci``: the percentage column the interval is around. The interval
@@ -235,7 +237,7 @@ def _status_symbol(value, column: str) -> str | None:
     if key not in _STATUS_VALUES:
         raise ValueError(
             f"status column {column!r} holds {value!r}; expected one of "
-            "z / not applicable, x / not available, c / suppressed, or empty")
+            "z / not applicable, x / not available, c / suppressed, b / break, or empty")
     return _STATUS_VALUES[key]
 
 
@@ -482,10 +484,11 @@ class _Structure:
         counts = [s.name for s in specs if s.kind == "count"]
         labels = [s.name for s in specs if s.kind == "label"]
         values = {(i, c): v for c in counts for i, v in enumerate(df[c].to_list())}
-        for sp in specs:   # a cell forced to "z" (not applicable) counts nothing: a reader takes it as 0 in a sum
+        for sp in specs:   # a cell forced to "z" or "b" counts nothing: a reader takes it as 0 in a sum
             if sp.kind == "count" and sp.status:
                 for i, st in enumerate(df[sp.status].to_list()):
-                    if _STATUS_VALUES.get(st.strip().lower() if isinstance(st, str) else st) == d.NOT_APPLICABLE:
+                    if _STATUS_VALUES.get(st.strip().lower() if isinstance(st, str) else st) in (d.NOT_APPLICABLE,
+                                                                                                  d.BREAK):
                         values[(i, sp.name)] = 0
         key_cols = [row_key] if row_key else labels
         label_rows = list(zip(*[df[c].cast(pl.Utf8).to_list() for c in key_cols])) if key_cols else [()] * df.height
@@ -616,7 +619,7 @@ def _record_publication(table: PublishedTable, structure: _Structure, link: str 
         "equations": [[ident(t), [ident(p) for p in parts]] for t, parts in structure.equations],
         "percents": [{"numerator": ident(p.numerator), "base": ident(p.base), "percent": p.percent,
                       "decimals": p.decimals} for (i, header), p in structure.percents
-                     if table.data[header][i] not in (d.SUPPRESSED, d.NOT_AVAILABLE, d.NOT_APPLICABLE)],
+                     if table.data[header][i] not in d.SYMBOLS],
     }
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, default=str) + "\n")

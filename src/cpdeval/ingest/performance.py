@@ -37,7 +37,8 @@ from ..errors import InputError
 from .csvread import close_matches, read_header, read_text_csv
 
 __all__ = [
-    "STATUS_CODES", "LONG_SCHEMA", "DROPPED_SCHEMA", "load_measure_map", "measure_columns",
+    "STATUS_CODES", "LONG_SCHEMA", "DROPPED_SCHEMA", "load_measure_map", "measure_columns", "measure_breaks",
+    "breaks_within",
     "read_performance_table", "read_performance_tables", "wide_measures",
 ]
 
@@ -87,8 +88,10 @@ def _default_map_path() -> Path:
 def load_measure_map(path: str | Path | None = None) -> dict:
     """The measure map (``config/measures.yaml`` unless ``path`` is given), checked and normalised.
 
-    Years become strings (``"2016-17"``); each key stage has ``id_columns``, ``school_rectypes`` (ints)
-    and ``measures`` whose ``columns`` / ``lower`` / ``upper`` / ``basis`` map year -> text.
+    Years become strings (``"2016-17"``); each key stage has ``id_columns``, ``school_rectypes`` (ints),
+    ``no_results`` (year -> why no results were published) and ``measures`` whose ``columns`` / ``lower`` /
+    ``upper`` / ``basis`` / ``breaks`` map year -> text. A change of ``basis`` between two listed years with no
+    break listed at the later one is refused: it would join two scales silently.
     """
     path = Path(path) if path is not None else _default_map_path()
     try:
@@ -109,6 +112,7 @@ def load_measure_map(path: str | Path | None = None) -> dict:
         for req in ("urn", "la", "estab", "rectype"):
             if req not in ids:
                 raise InputError(path, f"{ks}.id_columns: {req!r} is missing", column=ks, rule="measure map format")
+        no_results = _year_texts(path, f"{ks}.no_results", block.get("no_results"), ks)
         measures = {}
         for name, spec in (block["measures"] or {}).items():
             if not isinstance(spec, dict) or "columns" not in spec:
@@ -122,10 +126,60 @@ def load_measure_map(path: str | Path | None = None) -> dict:
                     raise InputError(path, f"{ks}.measures.{name}.columns: year {y!r} is not written like "
                                      "2016-17", column=name, rule="measure map format")
             m["verified"] = [str(y) for y in (spec.get("verified") or [])]
+            m["breaks"] = _year_texts(path, f"{ks}.measures.{name}.breaks", spec.get("breaks"), name)
+            _check_basis_breaks(path, ks, str(name), m)
             measures[str(name)] = m
         out[ks] = {"id_columns": ids, "school_rectypes": [int(r) for r in block["school_rectypes"]],
-                   "measures": measures}
+                   "no_results": no_results, "measures": measures}
     return out
+
+
+def _year_texts(path: Path, where: str, raw, column: str) -> dict[str, str]:
+    """A ``year -> reason`` mapping of the measure map, checked (years like 2016-17, a reason for each)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(path, f"{where}: expected a mapping of year -> reason", column=column,
+                         rule="measure map format")
+    out = {}
+    for y, why in raw.items():
+        if not _YEAR_RE.match(str(y)):
+            raise InputError(path, f"{where}: year {y!r} is not written like 2016-17", column=column,
+                             rule="measure map format")
+        if not str(why or "").strip():
+            raise InputError(path, f"{where}: {y} needs a reason (what changed that year)", column=column,
+                             rule="measure map format")
+        out[str(y)] = str(why).strip()
+    return dict(sorted(out.items()))
+
+
+def _check_basis_breaks(path: Path, ks: str, name: str, m: Mapping) -> None:
+    years = sorted(m["basis"])
+    for before, after in zip(years, years[1:]):
+        if m["basis"][before] != m["basis"][after] and not any(before < b <= after for b in m["breaks"]):
+            raise InputError(path, f"{ks}.measures.{name}: the basis changes from {m['basis'][before]} in {before} "
+                             f"to {m['basis'][after]} in {after} but no break is listed; add `breaks: {{{after}: "
+                             "<what changed>}}` so that no change is computed across it", column=name,
+                             rule="every change of basis is a break in comparability")
+
+
+def measure_breaks(measure_map: Mapping, key_stage: str, measure: str) -> dict[str, str]:
+    """Year -> reason for every year from which ``measure`` cannot be compared with the years before: the
+    measure's own breaks and the key stage's years without results (a series cannot run through them)."""
+    block = _ks_block(measure_map, key_stage)
+    spec = block["measures"].get(measure)
+    if spec is None:
+        raise InputError(measure_map.get("_path", "config/measures.yaml"),
+                         f"the {key_stage} measure map has no measure {measure!r}", column=measure,
+                         rule="every measure used must be in the measure map")
+    return dict(sorted({**block.get("no_results", {}), **spec.get("breaks", {})}.items()))
+
+
+def breaks_within(breaks: Mapping[str, str], first_year: str, last_year: str) -> dict[str, str]:
+    """The breaks that separate academic year ``first_year`` from ``last_year`` (a break in year Y separates
+    every year before Y from Y and after): those with ``first_year < Y <= last_year``."""
+    lo, hi = sorted((str(first_year), str(last_year)))
+    return {y: why for y, why in breaks.items() if lo < y <= hi}
 
 
 def _ks_block(measure_map: Mapping, key_stage: str) -> Mapping:

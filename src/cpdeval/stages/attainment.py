@@ -17,11 +17,12 @@ def attainment_analysis(job: Job) -> None:
         settings,
     )
     from ..config import load_yaml
+    from ..ingest.performance import load_measure_map
 
     p, inp, out = job.params, job.input, job.output
     years = dict(job_required(p, "years"))
     cfg = settings(job_required(p, "attainment"), years.get("attainment") or [],
-                   load_yaml(job_value(inp, "definitions")))
+                   load_yaml(job_value(inp, "definitions")), load_measure_map(job_value(inp, "measures")))
     with step(job.logger, "reading attainment, register, lineage, engagements and reference tables"):
         names = {"attainment_ks4": "attainment", "attainment_ks2": "attainment_ks2", "schools": "schools",
                  "lineage": "lineage", "school_year": "school_year", "engagements": "engagements",
