@@ -75,11 +75,13 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
             ax = axes[i][j]
             if stat == "change" and m in breaks:
                 # a break in the series between the two years: no change to draw, and the panel says so
-                ax.text(0.5, 0.5, textwrap.fill(f"No change shown: the measure cannot be compared between {base} "
-                                                f"and {oy} ({breaks[m]})", 40),
+                ax.text(0.5, 0.5, textwrap.fill(f"No change: not comparable between {base} and {oy} (a break in "
+                                                "the series)", 24),
                         ha="center", va="center", transform=ax.transAxes, color=GREY)
                 ax.set_xticks([])
                 ax.set_yticks([])
+                for side in ("left", "bottom"):
+                    ax.spines[side].set_visible(False)
                 ax.set_xlabel(f"Change since {base}")
                 continue
             d = table.filter((pl.col("measure") == m) & (pl.col("stat") == stat) & (pl.col("weighting") == "schools"))
@@ -125,7 +127,7 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
                f"with 95% intervals; the reference group ({labels.get(comparison['reference'])}) in orange. "
                f"{KS_PHASE[comparison['key_stage']]}"
                + "".join(f" No change is shown for {SHORT_LABEL.get(m, m)}: it cannot be compared between {base} and "
-                         f"{oy}." for m in measures if m in breaks))
+                         f"{oy} ({breaks[m]})." for m in measures if m in breaks))
     alt = (f"Bar charts of {', '.join(SHORT_LABEL.get(m, m) for m in measures)} by group "
            f"({', '.join(labels.get(g, g) for g in groups)}), level in {oy} and change since {base}.")
     save_figure(fig, path, alt_text=alt, caption=caption, source=SOURCE_KS[comparison["key_stage"]], n=n_shown)
