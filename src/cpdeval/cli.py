@@ -6,6 +6,9 @@
                                                  the schools of a real GIAS register
     cpdeval validate FILE --as KIND              check one export before a run
     cpdeval describe [--configfile FILE]         inputs a config expects and whether each is present
+    cpdeval new-year 2019-20 --from config/2018-19.yaml [--out FILE]
+                                                 next year's config with the years moved on, and the
+                                                 inputs to collect for it
 
 The pipeline itself runs with ``snakemake --cores 4`` (see README.md).
 """
@@ -100,6 +103,42 @@ def _describe(args) -> int:
     return 0 if (missing == 0 or run.is_synthetic) else 1
 
 
+def _new_year(args) -> int:
+    from .config import safe_yaml
+    from .newyear import inputs_to_collect, next_year
+
+    source = Path(args.source)
+    if not source.is_file():
+        raise CpdevalError(f"{source}: no such configuration file")
+    text = source.read_text(encoding="utf-8")
+    new = next_year(text, args.year, root=Path.cwd())
+    out = Path(args.out) if args.out else source.with_name(f"{new.label}.yaml")
+    if out.exists() and not args.force:
+        raise CpdevalError(f"{out} already exists; it is not overwritten (pass --out for another file, or --force)")
+    out.write_text(new.text, encoding="utf-8")
+    print(f"wrote {out}: reporting year {new.reporting}, label {new.label} (outputs in data/derived/{new.label}/ and "
+          f"reports/{new.label}/)")
+    for change in new.changes:
+        print(f"  - {change}")
+    lists = inputs_to_collect(text, new, Path.cwd())
+    n_files = sum(len(v) for v in lists.values())
+    if safe_yaml(new.text).get("synthetic"):
+        print(f"\nA synthetic year: the pipeline generates its {n_files} input files.")
+    else:
+        def show(title, rows, last_year):
+            if rows:
+                print(f"\n{title} ({len(rows)}):")
+            for key, f, last in rows:
+                print(f"  [{'present' if (Path.cwd() / f).exists() else 'missing'}] {key}: {f}"
+                      + (f"\n      last year: {last}" if last_year and last else ""))
+
+        show(f"New for {new.reporting}", lists["new"], False)
+        show("Read last year too: a fresh export (or last year's file, copied)", lists["again"], True)
+        show("The same files as last year (check they are still current)", lists["same"], False)
+    print(f"\nThen check and run:\n  cpdeval describe --configfile {out}\n  snakemake --cores 4 --configfile {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .synthetic.lookups import SIZES
 
@@ -133,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe", help="inputs a config expects and whether each is present")
     p.add_argument("--configfile", default=None, help="config file (default config/config.yaml)")
     p.set_defaults(func=_describe)
+    p = sub.add_parser("new-year", help="next year's config from this year's, with the years moved on")
+    p.add_argument("year", help="the new reporting (financial) year, e.g. 2019-20")
+    p.add_argument("--from", dest="source", required=True, help="this year's config file, e.g. config/2018-19.yaml")
+    p.add_argument("--out", default=None, help="where to write (default: config/<new label>.yaml beside --from)")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.set_defaults(func=_new_year)
     return parser
 
 

@@ -289,12 +289,23 @@ def _check_meaning(cfg: dict, problems: list[str], root: Path) -> None:
                                 f"{need['outcome_year']} counts CPD use in financial years "
                                 f"{', '.join(need['financial_years'])}, but years.delivery lacks "
                                 f"{', '.join(missing_fy)} (shorten the window or add the booking exports)")
-            missing_ay = [ay for ay in need["academic_years"] if ay not in attainment_years]
+            # years with no published results (cancelled exams, in the measure map) cannot be given: the change
+            # across them is not computed (a break), so they are not asked for
+            missing_ay = [ay for ay in need["academic_years"] if ay not in attainment_years
+                          and ay not in _years_without_results()]
             if missing_ay:
                 problems.append(f"key 'attainment.window_years': the change over {need['window']} years to "
                                 f"{need['outcome_year']} needs performance tables for "
                                 f"{', '.join(need['academic_years'])}, but years.attainment lacks "
                                 f"{', '.join(missing_ay)} (shorten the window or add the tables)")
+
+
+def _years_without_results() -> set[str]:
+    """Academic years with no published performance tables (``no_results`` in ``config/measures.yaml``)."""
+    from .ingest.performance import load_measure_map
+
+    mm = load_measure_map()
+    return {y for ks in ("ks4", "ks2") for y in (mm.get(ks) or {}).get("no_results", {})}
 
 
 def year_in_path(path: str) -> str | None:
@@ -394,7 +405,7 @@ class RunConfig:
                 f"this config has a 'synthetic:' block, so the pipeline generates its inputs into {out_dir} and may "
                 f"replace any of them; but {len(outside)} input(s) point elsewhere: " + "; ".join(outside[:5])
                 + (f" and {len(outside) - 5} more" if len(outside) > 5 else "") + ". For real exports remove the 'synthetic:' block "
-                "(start from config/2015-16.yaml); for a synthetic year keep every input inside " + str(out_dir))
+                "(start from config/2018-19.yaml); for a synthetic year keep every input inside " + str(out_dir))
 
     @property
     def derived_dir(self) -> Path:
