@@ -10,6 +10,7 @@ rule engagement:
         bookings=f"{DERIVED}/link/bookings_linked.parquet",
         schools=ingested("schools")["table"],
         lineage=f"{DERIVED}/link/school_lineage.parquet",
+        priority_schools=ingested("priority_schools")["table"],
         contracts=["schemas/engagements.yaml", "schemas/school_year.yaml"],
     output:
         engagements=f"{ENGAGEMENT}/engagements.parquet",

@@ -42,6 +42,7 @@ CHAPTER_INPUTS["impact"] = {
     "survey_summary": f"{SURVEYS}/survey_item_summary.parquet",
     "survey_levels": f"{SURVEYS}/survey_levels.parquet",
     "survey_respondents": f"{SURVEYS}/survey_respondents.parquet",
+    "survey_invited": ingested("survey_invited")["table"],
     "feedback_codes": f"{SURVEYS}/feedback_code_frequencies.parquet",
     "feedback_coding_issues": f"{SURVEYS}/feedback_coding_issues.parquet",
     "survey_benchmarks": f"{SURVEYS}/survey_benchmarks.parquet",

@@ -187,8 +187,9 @@ def test_workflow_stops_with_a_readable_message(raw, tmp_path):
 
 @pytest.mark.e2e
 def test_an_export_without_the_priority_flag_publishes_priority_reach_as_not_available(raw, tmp_path):
-    """The Priority School column is optional; without it the delivery chapter and the report say the priority
-    target could not be assessed, never 0 priority schools or a target not met."""
+    """The Priority School column is optional; without it (and without a list of priority schools) the delivery
+    chapter and the report say the priority target could not be assessed, never 0 priority schools or a target
+    not met."""
     import re
 
     proj = copy_project(tmp_path / "proj")
@@ -199,6 +200,11 @@ def test_an_export_without_the_priority_flag_publishes_priority_reach_as_not_ava
     for victim in sorted((synth / "bookings").glob("*.csv")):
         rewrite(victim, victim, lambda h, r: ([c for c in h if c != "Priority School"],
                                               [[v for c, v in zip(h, row) if c != "Priority School"] for row in r]))
+    cfg = proj / "config" / "config.yaml"                    # and no list of priority schools either
+    text = cfg.read_text(encoding="utf-8")
+    line = "  priority_schools: data/raw/synthetic/reference/priority_schools.csv\n"
+    assert line in text
+    cfg.write_text(text.replace(line, ""), encoding="utf-8")
     result = run_snakemake(proj, "reports/synthetic/delivery.html", "reports/synthetic/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     chapter = (proj / "reports" / "synthetic" / "delivery.html").read_text(encoding="utf-8")

@@ -353,3 +353,34 @@ def test_seed_figures_in_the_rendered_chapter(seed_run):
             "summer, autumn and spring terms: comparing the two totals (5,188 and 13,772 units, +165%)") in text
     assert "(autumn and spring terms: +93%)" in text
     assert find_disclosure_breaches(html, 5) == []
+
+
+def test_a_priority_list_replaces_the_flag_in_the_chapter(synthetic_run, tmp_path):
+    """A list of twelve schools that took part in the reporting year (whatever the bookings flag): that year's
+    priority reach is those twelve, the years the list does not cover become "x", and the chapter says which
+    source decided."""
+    import html
+    import shutil
+
+    from conftest import run_snakemake
+
+    project = tmp_path / "proj"
+    shutil.copytree(synthetic_run, project, symlinks=True)
+    derived = project / "data" / "derived" / "synthetic"
+    eng = pl.read_parquet(derived / "engagement" / "engagements.parquet")
+    listed = (eng.filter((pl.col("financial_year") == "2018-19") & pl.col("school_key").is_not_null())
+              .select(pl.col("school_key").alias("urn")).unique().sort("urn").head(12)
+              .with_columns(pl.lit("2018-19").alias("financial_year")))
+    assert listed.height == 12
+    # another list in place of the year's (a synthetic year reads its inputs only from its own folder)
+    listed.write_csv(project / "data" / "raw" / "synthetic" / "reference" / "priority_schools.csv")
+    result = run_snakemake(project, "reports/synthetic/delivery.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = pl.read_parquet(derived / "delivery" / "reach.parquet")
+    prio = dict(zip(after["financial_year"], after["schools_priority"]))
+    assert prio["2018-19"] == 12
+    assert prio["2017-18"] is None and prio["2014-15"] is None
+    chapter = (project / "reports" / "synthetic" / "delivery.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", chapter))).replace("\u2019", "'")
+    assert text.count("Priority schools: schools on the programme's list of priority schools") == 2  # note, definition
+    assert "flagged as from a priority school" not in text

@@ -302,3 +302,37 @@ def test_synthetic_year_reconciles_with_the_booking_export(synthetic_year):
         assert r["teachers"] + r["technicians"] + r["other_staff"] == r["participants"]
         assert sum(r[f"schools_{p}"] for p in ("primary", "secondary", "post16", "special", "other")) == r["schools"]
     assert sy["attendances"].sum() == rec["engagements_with_school"]
+
+
+# --------------------------------------------------------------------------- the priority-school list
+
+def test_priority_list_decides_instead_of_the_booking_flag(w):
+    """The list names 100012 (100002's predecessor: found after the conversion) and 100001 for FY 2015-16, and
+    100004 for 2016-17. The bookings flag only 100005 (B10, 2016-17): with the list, B10 is not a priority school."""
+    from cpdeval.engagement import apply_priority_list
+
+    _, _, lineage, eng, _ = w
+    listed = pl.DataFrame({"urn": [100012, 100001, 100004], "financial_year": ["2015-16", "2015-16", "2016-17"]})
+    out, basis = apply_priority_list(eng, listed, lineage)
+    assert basis == "list" and out.columns == eng.columns and out.height == eng.height
+    got = dict(zip(out["booking_id"], out["priority_school"]))
+    assert got["B01"] is True and got["B02"] is True        # 100001 in 2015-16
+    assert got["B03"] is True and got["B04"] is True        # 100012 -> school 100002, both its bookings in 2015-16
+    assert got["B07"] is None                               # no school: unknown
+    assert got["B08"] is True and got["B11"] is True        # 100004 in 2016-17
+    assert got["B09"] is False and got["B10"] is False      # 2016-17, not listed (the bookings' flag is not used)
+    assert got["B13"] is None and got["B15"] is None        # 2017-18: the list does not cover it
+    sy = build_school_year(out, delivery_years=YEARS, regular_min_years=2, regular_of_last=3)
+    assert _sy(sy, 100005, "2016-17")["priority"] is False
+
+
+def test_without_a_list_the_flag_decides_and_without_both_nothing_is_known(w):
+    from cpdeval.engagement import apply_priority_list
+
+    _, _, lineage, eng, _ = w
+    same, basis = apply_priority_list(eng, None, lineage)
+    assert basis == "bookings" and same.equals(eng)
+    empty = pl.DataFrame(schema={"urn": pl.Int64, "financial_year": pl.Utf8})
+    assert apply_priority_list(eng, empty, lineage)[1] == "bookings"
+    unflagged = eng.with_columns(pl.lit(None, dtype=pl.Boolean).alias("priority_school"))
+    assert apply_priority_list(unflagged, None, lineage)[1] == "none"

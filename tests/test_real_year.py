@@ -65,6 +65,7 @@ def test_layout_and_booking_export_format(surrey):
     out, manifest = surrey
     expected = {f"bookings/booking_export_FY{fy}.csv" for fy in YEARS} | {
         "reference/partnerships.csv", "reference/targets.csv", "reference/trained_leaders.csv",
+        "reference/priority_schools.csv", "reference/survey_invited.csv",
         "surveys/participant_impact.csv", "surveys/practitioner_leader.csv", "surveys/subject_leader.csv",
         "surveys/event_feedback.csv", "surveys/feedback_coded.csv"}
     assert {f["path"] for f in manifest["files"]} == expected

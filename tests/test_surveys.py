@@ -222,6 +222,29 @@ def test_respondent_profile(inst):
     assert role["pct"].to_list()[3] is None and set(role["known"]) == {5}
 
 
+def test_response_rates_from_invited_counts(inst):
+    """12 event-feedback respondents and 7 subject leaders (a profile is all the table needs). Invited: 40 and 5
+    (fewer than answered: a wrong count, so no rate), participant impact 90 with no response, and no row for the
+    practitioner-leader survey."""
+    profile = pl.DataFrame({"instrument": ["event_feedback", "subject_leader"], "all_respondents": [12, 7]})
+    invited = pl.DataFrame({"instrument": ["event_feedback", "subject_leader", "participant_impact"],
+                            "invited": [40, 5, 90]})
+    t = SP.publish_instruments(profile, inst, threshold=5, invited=invited)
+    rows = {r[0]: r for r in t.data.select("Survey", "Respondents this year", "Invited", "Response rate").rows()}
+    title = {name: i.title for name, i in inst.items()}
+    assert rows[title["event_feedback"]][1:] == ("12", "40", "30%")
+    assert rows[title["subject_leader"]][1:] == ("7", "5", "x")
+    assert rows[title["participant_impact"]][1:] == ("0", "90", "0%")
+    assert rows[title["practitioner_leader"]][1:] == ("0", "x", "x")
+    assert any("more respondents than invited" in n for n in t.notes)
+    assert any(n.startswith("No invited count for") for n in t.notes)
+    plain = SP.publish_instruments(profile, inst, threshold=5)
+    assert "Response rate" not in plain.data.columns
+    with pytest.raises(ValueError, match="participant_impcat, not a survey of this year"):
+        SP.publish_instruments(profile, inst, threshold=5,
+                               invited=pl.DataFrame({"instrument": ["participant_impcat"], "invited": [9]}))
+
+
 # --------------------------------------------------------------------------------------------- coding
 
 def coded(rows):
@@ -418,6 +441,9 @@ def render_chapter(tmp_path, out):
     inputs = {"survey_summary": "summary", "survey_levels": "levels", "survey_respondents": "profile",
               "feedback_codes": "codes", "feedback_coding_issues": "coding_issues",
               "survey_benchmarks": "benchmarks", "published_checks": "published"}
+    # no invited counts this year: the ingest stage writes an empty table, as for every optional input
+    pl.DataFrame(schema=load_contract("survey_invited").polars_schema).write_parquet(out / "invited.parquet")
+    inputs["survey_invited"] = "invited"
     params = {"year": "2015-16", "title": "Test year", "disclosure_min_count": 5,
               "inputs": {**{k: str(out / f"{v}.parquet") for k, v in inputs.items()},
                          "survey_figures": str(out / "figures"), "codebook": str(CODEBOOK),

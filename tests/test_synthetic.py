@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import yaml
 
@@ -77,7 +78,8 @@ def _expected_paths(cfg: dict) -> set[str]:
             paths.add(f"surveys/{_yaml(f)['name']}.csv")
     paths |= {"surveys/feedback_coded.csv", "reference/partnerships.csv", "reference/targets.csv",
               "reference/trained_leaders.csv", "reference/strategic_judgements.csv",
-              "reference/resource_registrations.csv", "truth.json"}
+              "reference/resource_registrations.csv", "reference/priority_schools.csv",
+              "reference/survey_invited.csv", "truth.json"}
     paths |= {f"targeted/{n}.csv" for n in ("targeted_schools", "ofsted_inspections", "maturity", "self_assessment",
                                              "case_outcomes", "monitoring")}
     return paths
@@ -411,3 +413,18 @@ def test_command_line_prints_progress(tmp_path, capsys):
 def test_unknown_size_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown synthetic size"):
         generate(tmp_path, size="huge", config=CONFIG)
+
+
+def test_priority_list_and_invited_counts_agree_with_the_rest(small, truth):
+    """The priority list names every priority school (truth) in every delivery year, under a URN of its own;
+    each survey's invited count is at least its responses."""
+    prio = pl.read_csv(small / "reference" / "priority_schools.csv")
+    assert prio.columns == ["urn", "financial_year"]
+    years = CONFIG["years"]["delivery"]
+    assert sorted(prio["financial_year"].unique().to_list()) == sorted(years)
+    per_year = prio.group_by("financial_year").len()
+    assert per_year["len"].n_unique() == 1 and per_year["len"][0] == len(truth["priority_schools"])
+    invited = pl.read_csv(small / "reference" / "survey_invited.csv")
+    for row in invited.iter_rows(named=True):
+        answered = pl.read_csv(small / "surveys" / f"{row['instrument']}.csv", infer_schema=False).height
+        assert answered <= row["invited"] < 4 * answered, row

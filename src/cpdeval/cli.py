@@ -21,9 +21,9 @@ from pathlib import Path
 
 from .errors import CpdevalError
 
-KINDS = ["bookings", "trained_leaders", "partnerships", "targets", "feedback_coded", "register", "links", "census",
-         "ks4", "ks2", "survey:<instrument>", "targeted_schools", "ofsted", "maturity", "self_assessment",
-         "case_outcomes", "monitoring"]   # every kind: cpdeval.ingest.kinds.KINDS
+KINDS = ["bookings", "trained_leaders", "partnerships", "targets", "priority_schools", "survey_invited",
+         "feedback_coded", "register", "links", "census", "ks4", "ks2", "survey:<instrument>", "targeted_schools",
+         "ofsted", "maturity", "self_assessment", "case_outcomes", "monitoring"]   # every kind: cpdeval.ingest.kinds.KINDS
 
 
 def _synth(args) -> int:

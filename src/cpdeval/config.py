@@ -23,7 +23,8 @@ from .errors import ConfigError
 
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "config.yaml"
 # programme reference files under `inputs:`, each optional (one ingest rule reads them all)
-REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_judgements", "resource_registrations")
+REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_judgements", "resource_registrations",
+                    "priority_schools", "survey_invited")
 # the targeted programme's inputs: `inputs.targeted` key -> table (and its contract schemas/<table>.yaml)
 TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_ofsted", "maturity": "targeted_maturity",
                    "self_assessment": "targeted_self_assessment", "case_outcomes": "targeted_case_outcomes",
@@ -34,6 +35,7 @@ ABSENT_WORDS = {"partnerships": "the list of regional partnerships and their lea
                 "trained_leaders": "the list of staff trained to lead CPD",
                 "strategic_judgements": "interviewers' judgements of how strategically schools used CPD",
                 "resource_registrations": "registrations with the resource library",
+                "survey_invited": "the number of people invited to each survey (so no response rates are given)",
                 "feedback_coded": "coded comments from the feedback forms",
                 "census": "the school census (pupil numbers and characteristics)"}
 
@@ -475,8 +477,9 @@ class RunConfig:
         """The optional inputs this year does not have, each with the words a reader is told (sections that rest
         on one are left out of the report, and the methods appendix says so once)."""
         inputs = self.data["inputs"]
+        # (a missing priority-school list is no gap: the booking export's flag is the usual source)
         out = [{"input": key, "what": ABSENT_WORDS[key]} for key in (*REFERENCE_TABLES, "feedback_coded", "census")
-               if not inputs.get(key)]
+               if not inputs.get(key) and key in ABSENT_WORDS]
         instruments = survey_instruments()
         out += [{"input": f"surveys.{name}", "what": f"responses to the {name.replace('_', '-')} survey"}
                 for name in instruments if name not in self.survey_files]

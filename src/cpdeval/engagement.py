@@ -152,6 +152,37 @@ def build_engagements(bookings: pl.DataFrame, schools: pl.DataFrame, lineage: pl
     return out.select(cols).sort(["start_date", "booking_id"])
 
 
+def apply_priority_list(engagements: pl.DataFrame, priority: pl.DataFrame | None,
+                        lineage: pl.DataFrame | None) -> tuple[pl.DataFrame, str]:
+    """Each engagement's ``priority_school`` from the programme's list of priority schools, when one is given.
+
+    ``priority``: ``urn, financial_year`` (schemas/priority_schools.yaml). A URN on the list stands for its school
+    (the lineage's ``school_key``, so a school listed under its old URN is still found after an academy
+    conversion). With a list, an engagement with a school is from a priority school exactly when that school is
+    listed for the engagement's financial year (the booking export's flag is not used); one without a school, or
+    in a financial year the list does not cover, is unknown (null: priority reach not available). Returns the engagements and the basis of the flag: ``list``, ``bookings`` (no list,
+    and some booking carries the flag) or ``none`` (neither: priority reach is not available).
+    """
+    if priority is None or not priority.height:
+        known = engagements["priority_school"].is_not_null().any() if engagements.height else False
+        return engagements, "bookings" if known else "none"
+    keys = priority.select(pl.col("urn").cast(pl.Int64), pl.col("financial_year").cast(pl.Utf8))
+    if lineage is not None and lineage.height:
+        keys = keys.join(lineage.select(pl.col("urn").cast(pl.Int64), pl.col("school_key").cast(pl.Int64)),
+                         on="urn", how="left")
+        keys = keys.with_columns(pl.col("school_key").fill_null(pl.col("urn")))
+    else:
+        keys = keys.with_columns(pl.col("urn").alias("school_key"))
+    listed = keys.select("school_key", "financial_year").unique().with_columns(pl.lit(True).alias("_listed"))
+    out = (engagements.join(listed, on=["school_key", "financial_year"], how="left", coalesce=True)
+           .with_columns(pl.when(pl.col("school_key").is_null()
+                                 | ~pl.col("financial_year").is_in(keys["financial_year"].unique().implode()))
+                         .then(pl.lit(None, dtype=pl.Boolean))
+                         .otherwise(pl.col("_listed").fill_null(False)).alias("priority_school"))
+           .drop("_listed"))
+    return out.select(engagements.columns), "list"
+
+
 def reconcile_engagements(bookings: pl.DataFrame, engagements: pl.DataFrame,
                           school_year: pl.DataFrame | None = None) -> dict:
     """Account for every booking: attended ones are engagements exactly once, the others never.

@@ -203,8 +203,11 @@ def publish_by_group(summary: pl.DataFrame, instruments: Mapping[str, "Instrumen
 
 
 def publish_instruments(profile: pl.DataFrame, instruments: Mapping[str, "Instrument"], *, threshold: int,
-                        caption: str | None = None) -> "PublishedTable":
-    """Respondents to each instrument this year (instruments with no responses show a count of 0)."""
+                        caption: str | None = None, invited: pl.DataFrame | None = None) -> "PublishedTable":
+    """Respondents to each instrument this year (instruments with no responses show a count of 0) and, when
+    ``invited`` (``instrument, invited``: schemas/survey_invited.yaml) has rows, the number invited and the
+    response rate. An instrument without an invited count has ``x`` for both; more respondents than invited is
+    a wrong count, not a rate above 100%: ``x`` and a note. An instrument the definitions do not know stops."""
     from .tables import publish_table
 
     totals = profile.group_by("instrument").agg(pl.col("all_respondents").max())
@@ -216,12 +219,40 @@ def publish_instruments(profile: pl.DataFrame, instruments: Mapping[str, "Instru
              .join(totals, on="instrument", how="left")
              .with_columns(pl.col("all_respondents").fill_null(0).cast(pl.Int64),
                            pl.col("items").cast(pl.Int64)))
-    return publish_table(frame, columns={
+    columns = {
         "title": {"kind": "label", "header": "Survey"},
         "description": {"kind": "label", "header": "Who answers it"},
         "items": {"kind": "number", "decimals": 0, "header": "Items (options)"},
         "all_respondents": {"kind": "count", "header": "Respondents this year"},
-    }, threshold=threshold, caption=caption)
+    }
+    notes = []
+    if invited is not None and invited.height:
+        unknown = sorted(set(invited["instrument"]) - set(instruments))
+        if unknown:
+            raise ValueError(f"the invited counts name {', '.join(unknown)}, not a survey of this year (the surveys "
+                             f"are {', '.join(sorted(instruments))}): correct the instrument names in the invited "
+                             "counts file")
+        frame = frame.join(invited.select("instrument", pl.col("invited").cast(pl.Int64)), on="instrument",
+                           how="left")
+        over = frame.filter(pl.col("invited").is_not_null() & (pl.col("all_respondents") > pl.col("invited")))
+        frame = frame.with_columns(
+            pl.when(pl.col("invited").is_null()).then(pl.lit("x"))
+            .when(pl.col("all_respondents") > pl.col("invited")).then(pl.lit("x")).otherwise(pl.lit("ok"))
+            .alias("rate_status"))
+        columns["invited"] = {"kind": "count", "header": "Invited"}
+        columns["response_rate"] = {"kind": "percent", "header": "Response rate", "numerator": "all_respondents",
+                                    "base": "invited", "status": "rate_status"}
+        frame = frame.with_columns(
+            pl.when(pl.col("invited") > 0).then(pl.col("all_respondents") / pl.col("invited") * 100)
+            .alias("response_rate"))
+        notes.append("Response rate: respondents as a percentage of the people invited.")
+        if over.height:
+            notes.append(f"{' and '.join(over['title'].to_list())}: more respondents than invited, so the invited "
+                         "count cannot be right and no rate is given.")
+        missing = frame.filter(pl.col("invited").is_null())["title"].to_list()
+        if missing:
+            notes.append(f"No invited count for {' or '.join(missing)}: no response rate.")
+    return publish_table(frame, columns=columns, threshold=threshold, caption=caption, notes=notes or None)
 
 
 def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"], instrument: str, item_id: str,

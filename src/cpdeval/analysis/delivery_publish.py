@@ -223,8 +223,21 @@ def targets_met_text(targets: pl.DataFrame, year: str) -> str | None:
     return text
 
 
-def publish_targets(targets: pl.DataFrame, year: str, *, threshold: int) -> "PublishedTable":
-    """Reach and delivery against the national targets in ``year`` (linked to the other reach tables)."""
+#: How priority schools were identified (the engagement stage's ``priority_basis``), as the tables and the
+#: definitions say it.
+PRIORITY_BASIS_TEXT = {
+    "list": "schools on the programme's list of priority schools for the financial year (followed across academy "
+            "conversions) with at least one attended booking",
+    "bookings": "schools with at least one attended booking flagged as from a priority school",
+    "none": "not available: this year's booking export has no priority-school flag and no list of priority "
+            "schools was supplied",
+}
+
+
+def publish_targets(targets: pl.DataFrame, year: str, *, threshold: int,
+                    priority_basis: str = "bookings") -> "PublishedTable":
+    """Reach and delivery against the national targets in ``year`` (linked to the other reach tables);
+    ``priority_basis`` says how priority schools were identified (:data:`PRIORITY_BASIS_TEXT`)."""
     from ..tables import publish_table
 
     return publish_table(target_rows(targets, year), columns={
@@ -238,7 +251,7 @@ def publish_targets(targets: pl.DataFrame, year: str, *, threshold: int) -> "Pub
         caption="Reach and delivery against the national targets",
         notes=["Primary and secondary schools: schools serving the phase (an all-through school counts "
                "towards both). Post-16: colleges, sixth-form centres and 16-19 institutions. Priority schools: "
-               "schools with at least one attended booking flagged as from a priority school."])
+               f"{PRIORITY_BASIS_TEXT[priority_basis]}."])
 
 
 # -- share of eligible schools reached ------------------------------------------------------------------------

@@ -25,6 +25,8 @@ KINDS: dict[str, str] = {
     "trained_leaders": "staff trained to lead CPD (schemas/trained_leaders.yaml)",
     "partnerships": "partnerships and lead schools (schemas/partnerships.yaml)",
     "targets": "delivery targets (schemas/targets.yaml)",
+    "priority_schools": "priority schools by financial year (schemas/priority_schools.yaml)",
+    "survey_invited": "people invited to each survey (schemas/survey_invited.yaml)",
     "feedback_coded": "coded free-text feedback (schemas/feedback_coded.yaml)",
     "register": "GIAS establishment extract, Windows-1252 (schemas/register.yaml)",
     "links": "GIAS links file, Windows-1252 (schemas/links.yaml)",

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 from ..logs import step
-from .io import Job, job_value, read_table, write_json, write_table
+from .io import Job, job_value, read_optional, read_table, write_json, write_table
 
 
 def engagement(job: Job) -> None:
     import polars as pl
 
     from ..contracts import load_contract
-    from ..engagement import build_engagements, build_school_year, reconcile_engagements
+    from ..engagement import apply_priority_list, build_engagements, build_school_year, reconcile_engagements
 
     p = job.params
     years = dict(p.years)
@@ -21,10 +21,12 @@ def engagement(job: Job) -> None:
     with step(job.logger, f"building the engagement table from {bookings.height} bookings"):
         eng = build_engagements(bookings, schools, lineage, fy_start_month=int(years["financial_year_start_month"]),
                                 terms=years.get("terms"))
+        eng, priority_basis = apply_priority_list(eng, read_optional(job_value(job.input, "priority_schools")),
+                                                  lineage)
     with step(job.logger, "aggregating schools x years"):
         sy = build_school_year(eng, delivery_years=years.get("delivery"),
                                regular_min_years=int(regular["min_years"]), regular_of_last=int(regular["of_last"]))
-    rec = reconcile_engagements(bookings, eng, sy)
+    rec = {**reconcile_engagements(bookings, eng, sy), "priority_basis": priority_basis}
     for name, df in (("engagements", eng), ("school_year", sy)):
         contract = load_contract(name)
         missing = [c for c in contract.column_names if c not in df.columns]

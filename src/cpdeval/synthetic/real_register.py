@@ -18,7 +18,7 @@ one town given without a full postcode, bookings from organisations that are not
 Layout written under ``out_dir`` (formats as in ``data/raw/README.md``)::
 
     bookings/booking_export_FY<YYYY-YY>.csv   one per financial year (UTF-8 with BOM, CRLF)
-    reference/partnerships.csv, targets.csv, trained_leaders.csv
+    reference/partnerships.csv, targets.csv, trained_leaders.csv, priority_schools.csv, survey_invited.csv
     surveys/<instrument>.csv, surveys/feedback_coded.csv
     manifest.json                              every file with rows and SHA-256, the register's SHA-256
 

@@ -94,8 +94,23 @@ def trained_frame(w: World, bd: BookingData) -> pl.DataFrame:
     return out.sort(["_done", "Contact ID"])
 
 
+def priority_frame(w: World, u: Usage, years: Years) -> pl.DataFrame:
+    """The programme's priority-school list: each priority school under the URN it had at the start of each
+    financial year (a school that converts later is listed under its old URN; the lineage finds it)."""
+    from ._common import day, year_start
+
+    ents = np.flatnonzero(u.priority)
+    rows = []
+    for fy in years.delivery:
+        urns = w.live_urn(ents, np.full(ents.size, day(year_start(fy), years.fy_month, 1)))
+        rows += [{"urn": int(urn), "financial_year": fy} for urn in sorted(urns.tolist())]
+    return pl.DataFrame(rows, schema={"urn": pl.Int64, "financial_year": pl.Utf8})
+
+
 def write_reference(rng, w: World, u: Usage, bd: BookingData, years: Years, writer: Writer):
     counts = {}
+    counts["reference/priority_schools.csv"] = writer.write_csv("reference/priority_schools.csv",
+                                                                priority_frame(w, u, years))
     counts["reference/partnerships.csv"] = writer.write_csv("reference/partnerships.csv", partnerships_frame(u))
     targets, act = targets_frame(rng, w, u, bd, years)
     counts["reference/targets.csv"] = writer.write_csv("reference/targets.csv", targets)

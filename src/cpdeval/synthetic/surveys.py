@@ -256,9 +256,27 @@ def _sample_pool(rng, pool: str, att: pl.DataFrame, trained: pl.DataFrame, bd: B
             np.full(len(idx), None, dtype=object), sub["Contact ID"].to_numpy())
 
 
+#: The share of those invited who answer each survey (a survey not listed: 30%); the invited counts follow.
+RESPONSE_RATE = {"participant_impact": 0.34, "practitioner_leader": 0.46, "subject_leader": 0.27,
+                 "event_feedback": 0.58}
+
+
+def invited_frame(frames: dict) -> pl.DataFrame:
+    """People invited to each survey, from its responses and :data:`RESPONSE_RATE` (rounded up)."""
+    import math
+
+    rows = []
+    for rel in sorted(frames):
+        name = rel.removeprefix("surveys/").removesuffix(".csv")
+        rows.append({"instrument": name, "invited": math.ceil(frames[rel].height / RESPONSE_RATE.get(name, 0.3)),
+                     "note": "survey links sent by email"})
+    return pl.DataFrame(rows, schema={"instrument": pl.Utf8, "invited": pl.Int64, "note": pl.Utf8})
+
+
 def write_surveys(frames: dict, coded: pl.DataFrame, writer: Writer) -> dict[str, int]:
     out = {}
     for rel in sorted(frames):
         out[rel] = writer.write_csv(rel, frames[rel])
     out["surveys/feedback_coded.csv"] = writer.write_csv("surveys/feedback_coded.csv", coded)
+    out["reference/survey_invited.csv"] = writer.write_csv("reference/survey_invited.csv", invited_frame(frames))
     return out
