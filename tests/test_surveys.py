@@ -377,6 +377,38 @@ def test_published_tables_apply_disclosure_control(inst):
     assert SP.publish_items(summary, inst, "subject_leader", threshold=5).data.columns == ["Note"]
 
 
+def test_trained_leaders_commitment_of_all_who_answered(inst):
+    """Seed 000's split of all who answered: committed 40%, not 55%, cannot say 5% (here 40, 55 and 5 of 100).
+    As a usual frequency table yes and no are % of the 95 substantive answers instead."""
+    resp = build("practitioner_leader", {"committed_to_deliver": {"Yes": 40, "No": 55, "Cannot say": 5},
+                                         "heard_via": {"A partnership": 15, "National marketing": 7,
+                                                       "A colleague": 6, "Other": 2, "Cannot remember": 3},
+                                         "follow_up": {"Yes": 11, "No": 19}}, inst)
+    _, summary, levels = summarise(resp, inst)
+    t = SP.publish_levels(levels, inst, "practitioner_leader", "committed_to_deliver", threshold=5, of_all=True)
+    assert t.data.select("Answer", "No.", "%").rows() == [("Yes", "40", "40%"), ("No", "55", "55%"),
+                                                          ("Cannot say", "5", "5%"), ("Total (N)", "100", "100%")]
+    usual = SP.publish_levels(levels, inst, "practitioner_leader", "committed_to_deliver", threshold=5)
+    assert usual.data.select("Answer", "%").rows()[:3] == [("Yes", fmt_pct(100 * 40 / 95)),
+                                                           ("No", fmt_pct(100 * 55 / 95)), ("Cannot say", "5%")]
+    assert usual.data["No."].to_list()[-1] == "95"
+    com = SP.item_row(summary, "practitioner_leader", "committed_to_deliver", "all", None)
+    assert SP.say(com, "positive_of_all", threshold=5).endswith("(40%)")
+    assert SP.say(com, "negative_of_all", threshold=5).endswith("(55%)")
+    assert SP.say(com, threshold=5).endswith(f"({fmt_pct(100 * 40 / 95)})")
+    assert SP.shown_levels(t) == {"Yes": "40%", "No": "55%", "Cannot say": "5%"}
+    # two cannot-say answers: hidden, and the yes hidden with them (else 40 - 22 - 16 gives them away); the
+    # chapter's words quote only what is shown
+    small = build("practitioner_leader", {"committed_to_deliver": {"Yes": 16, "No": 22, "Cannot say": 2}}, inst)
+    _, _, small_levels = summarise(small, inst)
+    hidden = SP.publish_levels(small_levels, inst, "practitioner_leader", "committed_to_deliver", threshold=5,
+                               of_all=True)
+    assert SP.shown_levels(hidden) == {"No": "55%"}
+    heard = SP.item_row(summary, "practitioner_leader", "heard_via", "all", None)
+    assert (heard["n_positive"], heard["n_substantive"], heard["n_not_substantive"]) == (22, 30, 3)
+    assert SP.say(heard, threshold=5).endswith("(73%)")             # seed 000: 73% via partnerships or marketing
+
+
 # --------------------------------------------------------------------------------------------- figures
 
 def test_figures_are_planned_drawn_and_reproducible(inst, tmp_path):

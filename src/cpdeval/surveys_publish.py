@@ -76,12 +76,16 @@ def say(row: Mapping[str, Any] | None, what: str = "positive", *, threshold: int
         hedge: bool = False) -> str:
     """A percentage of a summary row in words ("over nine in 10 (93%)"), or a note that it is suppressed.
 
-    ``what``: positive, top (over substantive answers) or not_substantive (over all respondents).
+    ``what``: positive, top (over substantive answers), not_substantive (over all respondents), or
+    positive_of_all / negative_of_all (the positive, or the other substantive, answers over all respondents: with
+    not_substantive they add up to everyone who answered).
     """
     if row is None:
         return "not asked this year"
     k, n = {"positive": (row["n_positive"], row["n_substantive"]), "top": (row["n_top"], row["n_substantive"]),
-            "not_substantive": (row["n_not_substantive"], row["respondents"])}[what]
+            "not_substantive": (row["n_not_substantive"], row["respondents"]),
+            "positive_of_all": (row["n_positive"], row["respondents"]),
+            "negative_of_all": (row["n_substantive"] - row["n_positive"], row["respondents"])}[what]
     if n < threshold:
         return "too few answers to report" if n else "no answers"
     return d.words(k, n, threshold=threshold, capitalize=capitalize, hedge=hedge)
@@ -256,11 +260,13 @@ def publish_instruments(profile: pl.DataFrame, instruments: Mapping[str, "Instru
 
 
 def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"], instrument: str, item_id: str,
-                   *, threshold: int, caption: str | None = None, notes: Sequence[str] | None = None
-                   ) -> "PublishedTable":
+                   *, threshold: int, caption: str | None = None, notes: Sequence[str] | None = None,
+                   of_all: bool = False) -> "PublishedTable":
     """A frequency table of one item's answers (seed 002, Tables 6 and 7): answer, count, %, and the total.
 
-    Substantive answers are % of substantive answers; a not-substantive answer is % of all respondents."""
+    Substantive answers are % of substantive answers; a not-substantive answer is % of all respondents. With
+    ``of_all`` every answer, "cannot say" included, is % of everyone who answered the item, and they add up to
+    100% (seed 000's commitment of trained leaders: yes, no, cannot say)."""
     from .tables import ColumnSum, publish_table
 
     rows = levels.filter((pl.col("instrument") == instrument) & (pl.col("item_id") == item_id)
@@ -268,15 +274,18 @@ def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"]
     if not rows.height or instrument not in instruments:
         return _placeholder("No responses to this survey in this year's data.", threshold, caption)
     scale = instruments[instrument].scales[rows["scale"][0]]
-    n = rows["n_substantive"][0]
+    n = rows["respondents"][0] if of_all else rows["n_substantive"][0]
+    in_base = pl.lit(True) if of_all else pl.col("substantive")       # the answers that add up to the total
+    own_base = pl.col("substantive") & pl.lit(not of_all)               # % of substantive answers
     body = rows.with_columns(
         pl.col("response").map_elements(lambda v: level_label(scale, v), return_dtype=pl.Utf8).alias("answer"),
-        pl.when(pl.col("substantive")).then(pl.col("n_substantive")).otherwise(pl.col("respondents")).alias("base"),
-        pl.when(pl.col("substantive")).then(pl.col("pct_of_substantive")).otherwise(pl.col("pct_of_respondents")).alias("pct"),
+        pl.when(own_base).then(pl.col("n_substantive")).otherwise(pl.col("respondents")).alias("base"),
+        pl.when(own_base).then(pl.col("pct_of_substantive"))
+        .otherwise(pl.col("pct_of_respondents")).alias("pct"),
     ).select("answer", "count", "base", "pct")
     total = pl.DataFrame({"answer": ["Total (N)"], "count": [n], "base": [n], "pct": [100.0 if n else None]},
                          schema=body.schema)
-    substantive = tuple(rows.filter(pl.col("substantive"))["response"].map_elements(
+    substantive = tuple(rows.filter(in_base)["response"].map_elements(
         lambda v: level_label(scale, v), return_dtype=pl.Utf8))
     return publish_table(pl.concat([body, total]), columns={
         "answer": {"kind": "label", "header": "Answer"},
@@ -284,6 +293,17 @@ def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"]
         "pct": {"kind": "percent", "base": "base", "numerator": "count", "header": "%"},
     }, threshold=threshold, caption=caption, notes=list(notes or []),
         sums=[ColumnSum("answer", "Total (N)", members=substantive)])
+
+
+def shown_levels(table: "PublishedTable") -> dict[str, str]:
+    """Answer -> the % a frequency table of :func:`publish_levels` shows for it, for the answers whose count and
+    % it shows: the words about a table quote only these, so a sentence never gives away a cell the table
+    suppresses (a percentage of a shown total is the count itself)."""
+    d_ = table.data
+    if "Answer" not in d_.columns:
+        return {}
+    return {a: pct for a, n, pct in zip(d_["Answer"], d_["No."], d_["%"])
+            if a != "Total (N)" and n != d.SUPPRESSED and pct != d.SUPPRESSED}
 
 
 def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instruments: Mapping[str, "Instrument"],

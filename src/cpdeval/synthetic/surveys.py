@@ -36,6 +36,7 @@ ITEM_PROFILES = {
     "leader_confidence": (0.95, 0.50, 0.09, 0.4), "leader_career": (0.91, 0.40, 0.12, 0.42),
     "leader_recipients": (0.97, 0.45, 0.20, 0.45), "leader_school_attitudes": (0.72, 0.22, 0.15, 0.42),
     "delivered_any": (0.68, 0.68, 0.0, 0.25), "committed_to_deliver": (0.42, 0.42, 0.05, 0.2),
+    "heard_via": (0.73, 0.45, 0.04, 0.2), "follow_up": (0.37, 0.37, 0.03, 0.2),
     # subject-leader survey (seed 001, Annex A: 1 = very high)
     "cpd_importance": (0.94, 0.53, 0.0, 0.01), "science_cpd_importance": (0.68, 0.27, 0.0, 0.01),
     "clarity_of_purpose": (0.80, 0.30, 0.02, 0.02), "support_on_return": (0.68, 0.20, 0.02, 0.02),
