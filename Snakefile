@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from snakemake.exceptions import WorkflowError
 
-from cpdeval.config import DEFAULT_CONFIG, REFERENCE_TABLES, RunConfig, load_yaml
+from cpdeval.config import COMPARATORS, DEFAULT_CONFIG, REFERENCE_TABLES, RunConfig, load_yaml
 from cpdeval.errors import ConfigError
 
 # A --configfile replaces the default config entirely (no silent fallback to synthetic paths).

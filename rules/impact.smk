@@ -13,6 +13,8 @@ rule impact_analysis:
         bookings=ingested("bookings")["table"],
         codebook="config/codebooks/feedback_reasons.yaml",
         benchmarks="config/benchmarks.yaml",
+        **{f"comparator_{k}": v for k, v in COMPARATORS.items()},
+        comparator_contracts=["schemas/benchmarks.yaml", "schemas/benchmark_sources.yaml"],
         instruments=sorted(str(p) for p in Path(workflow.basedir, "schemas", "instruments").glob("*.yaml")),
         contract="schemas/survey_item_summary.yaml",
     output:

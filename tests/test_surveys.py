@@ -310,18 +310,31 @@ def test_benchmarks_are_a_separate_validated_reference(inst, tmp_path):
     assert b.height >= 10 and b["id"].n_unique() == b.height
     assert {"TALIS 2013 (England)", "Impact Toolkit", "Super-users evaluation"} <= set(b["source_short"])
     assert b.filter(pl.col("id") == "impact_toolkit_overall")["value"][0] == 88
-    for col in ("source", "period", "item", "measure", "scale", "respondents"):
+    for col in ("source", "period", "item", "measure", "scale", "respondents", "citation", "published"):
         assert b[col].null_count() == 0, col
-    bad = yaml.safe_load(BENCHMARKS.read_text())
-    bad["benchmarks"][0]["compare_with"] = {"instrument": "participant_impact", "item": "nonexistent"}
-    (tmp_path / "b.yaml").write_text(yaml.safe_dump(bad))
-    with pytest.raises(ConfigError, match="unknown item"):
-        S.load_benchmarks(tmp_path / "b.yaml", inst)
-    bad["benchmarks"][0]["compare_with"] = {}
-    bad["benchmarks"][0]["value"] = 188
-    (tmp_path / "b.yaml").write_text(yaml.safe_dump(bad))
-    with pytest.raises(ConfigError, match="0-100"):
-        S.load_benchmarks(tmp_path / "b.yaml", inst)
+    talis = b.filter(pl.col("source_short") == "TALIS 2013 (England)").row(0, named=True)
+    assert talis["citation"].startswith("OECD (2014), TALIS 2013 Results") and talis["published"] == 2014
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda h, r: r[0].__setitem__(h.index("compare_item"), "nonexistent"), "unknown item"),
+    (lambda h, r: r[0].__setitem__(h.index("value"), "188"), "row 2, column value: maximum 100"),
+    (lambda h, r: r[1].__setitem__(h.index("source_id"), "talis_2031"), "source_id talis_2031 not in"),
+    (lambda h, r: r[1].__setitem__(h.index("id"), r[0][h.index("id")]), "row 3, column id: duplicate key"),
+])
+def test_a_bad_comparator_row_stops_naming_file_row_and_rule(inst, tmp_path, edit, message):
+    import csv
+
+    src = ROOT / "config" / "comparators" / "benchmarks.csv"
+    rows = list(csv.reader(src.open(encoding="utf-8")))
+    header, body = rows[0], rows[1:]
+    edit(header, body)
+    bad = tmp_path / "benchmarks.csv"
+    with bad.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *body])
+    with pytest.raises(ConfigError, match=message) as e:
+        S.load_benchmarks(BENCHMARKS, inst, {"benchmarks": bad})
+    assert str(bad) in str(e.value)
 
 
 def test_benchmarks_sit_beside_never_inside_this_surveys_results(inst):

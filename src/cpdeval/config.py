@@ -29,6 +29,9 @@ REFERENCE_TABLES = ("partnerships", "targets", "trained_leaders", "strategic_jud
 TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_ofsted", "maturity": "targeted_maturity",
                    "self_assessment": "targeted_self_assessment", "case_outcomes": "targeted_case_outcomes",
                    "monitoring": "targeted_monitoring"}
+#: The comparator files kept in the repository (each read through its contract, schemas/<name>.yaml): figures
+#: from other studies the impact chapter prints beside this year's survey (cpdeval.surveys.read_comparators).
+COMPARATORS = {"benchmarks": "config/comparators/benchmarks.csv", "sources": "config/comparators/sources.csv"}
 #: What a reader is told is missing when an optional input is not supplied.
 ABSENT_WORDS = {"partnerships": "the list of regional partnerships and their lead schools",
                 "targets": "the delivery targets",

@@ -24,8 +24,8 @@ chapter publishes them (:func:`cpdeval.tables.publish_table`, helpers at the end
 
 Free text is coded outside the pipeline with a versioned codebook (``config/codebooks/*.yaml``); rows coded
 with another codebook version or with a code the codebook does not list are reported, not counted
-(:func:`check_coding`). Benchmarks from other studies are a separate reference table
-(``config/benchmarks.yaml``, :func:`load_benchmarks`), never mixed with this survey's results.
+(:func:`check_coding`). Benchmarks from other studies are a separate reference table (the comparator files
+``config/comparators/*.csv`` with their citations, :func:`load_benchmarks`), never mixed with this survey's results.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import polars as pl
 
 from . import display as d
 from .calendar import FY_START_MONTH
+from .config import COMPARATORS
 from .errors import ConfigError, InputError
 from .stats import Z95, counts_giving, rank_label_expr, rounds_to, wilson_exprs
 
@@ -549,20 +550,47 @@ def code_frequencies(coded: pl.DataFrame, codebook: Codebook, prepared: pl.DataF
 
 # =========================================================================== benchmarks and published figures
 
-_BENCH_REQUIRED = ("id", "source", "item", "measure", "value", "scale", "respondents")
 _BENCH_SCHEMA = {"id": pl.Utf8, "source": pl.Utf8, "source_short": pl.Utf8, "period": pl.Utf8,
                  "cited_in": pl.Utf8, "item": pl.Utf8, "measure": pl.Utf8, "value": pl.Float64,
                  "scale": pl.Utf8, "respondents": pl.Utf8, "n": pl.Int64, "compare_instrument": pl.Utf8,
-                 "compare_item": pl.Utf8, "compare_block": pl.Utf8, "note": pl.Utf8}
+                 "compare_item": pl.Utf8, "compare_block": pl.Utf8, "note": pl.Utf8, "citation": pl.Utf8,
+                 "quoted_in": pl.Utf8, "published": pl.Int64}
 
 
-def load_benchmarks(path: str | Path, instruments: Mapping[str, "Instrument"] | None = None
-                    ) -> dict[str, pl.DataFrame]:
-    """Read ``config/benchmarks.yaml``: ``benchmarks``, ``published``, ``sums`` and ``notes`` as frames.
+def read_comparators(benchmarks_csv: str | Path, sources_csv: str | Path) -> pl.DataFrame:
+    """The benchmark figures joined to their sources, read through ``schemas/benchmarks.yaml`` and
+    ``schemas/benchmark_sources.yaml``. These files are the team's own reference data: any row a contract
+    would quarantine stops with the file, row, column and rule instead, and so does a benchmark naming a
+    source the sources file lacks."""
+    from .contracts import ingest_generic_csv, load_contract
 
-    Checks that every benchmark has its source, item, measure, value (0-100), scale and respondents, that
-    ids are unique, and (given ``instruments``) that ``compare_with`` names an existing item or block.
+    frames = {}
+    for name, path in (("benchmarks", benchmarks_csv), ("benchmark_sources", sources_csv)):
+        if not Path(path).exists():
+            raise ConfigError(f"comparator file {path} not found")
+        result = ingest_generic_csv([str(path)], load_contract(name))
+        if result.quarantine.height:
+            problems = "; ".join(f"row {r['source_row']}, column {r['column']}: {r['rule']} ({r['value']!r})"
+                                 for r in result.quarantine.head(5).iter_rows(named=True))
+            raise ConfigError(f"{path}: {result.quarantine.height} row problem(s): {problems}")
+        frames[name] = result.accepted
+    bench, sources = frames["benchmarks"], frames["benchmark_sources"]
+    unknown = sorted(set(bench["source_id"]) - set(sources["source_id"]))
+    if unknown:
+        raise ConfigError(f"{benchmarks_csv}: source_id {', '.join(unknown)} not in {sources_csv}")
+    return bench.join(sources.drop("source_file", "source_row", strict=False), on="source_id", how="left")
+
+
+def load_benchmarks(path: str | Path, instruments: Mapping[str, "Instrument"] | None = None,
+                    comparators: Mapping[str, str | Path] | None = None) -> dict[str, pl.DataFrame]:
+    """The comparison figures (``comparators``: the CSV files of :data:`COMPARATORS`, read by
+    :func:`read_comparators`) and, from ``path`` (``config/benchmarks.yaml``), the checks of the source
+    reports' published figures: ``benchmarks``, ``published``, ``sums`` and ``notes`` as frames.
+
+    Checks that benchmark ids are unique and (given ``instruments``) that each benchmark's instrument, item or
+    block exists.
     """
+    from . import PROJECT_ROOT
     from .config import safe_yaml
 
     path = Path(path)
@@ -570,37 +598,32 @@ def load_benchmarks(path: str | Path, instruments: Mapping[str, "Instrument"] | 
         data = safe_yaml(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"benchmarks file {path} not found") from None
-    rows, seen = [], set()
-    for i, b in enumerate(data.get("benchmarks") or [], start=1):
-        missing = [k for k in _BENCH_REQUIRED if b.get(k) in (None, "")]
-        if missing:
-            raise ConfigError(f"{path}: benchmark {i} ({b.get('id', '?')}) lacks {', '.join(missing)}")
-        if b["id"] in seen:
-            raise ConfigError(f"{path}: benchmark id {b['id']!r} is used twice")
-        seen.add(b["id"])
-        value = b["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-            raise ConfigError(f"{path}: benchmark {b['id']!r} value must be a percentage 0-100, got {value!r}")
-        cw = b.get("compare_with") or {}
+    given = {**{k: PROJECT_ROOT / v for k, v in COMPARATORS.items()}, **{k: v for k, v in (comparators or {}).items()
+                                                                           if v}}
+    files = {k: Path(v) for k, v in given.items()}
+    where = files["benchmarks"]
+    table = read_comparators(files["benchmarks"], files["sources"])
+    dup = table.filter(pl.col("id").is_duplicated())["id"].unique().to_list()
+    if dup:
+        raise ConfigError(f"{where}: benchmark id {dup[0]!r} is used twice")
+    rows = []
+    for b in table.iter_rows(named=True):
+        cw = {k: b[f"compare_{k}"] for k in ("instrument", "item", "block") if b[f"compare_{k}"]}
         if cw and instruments is not None:
             inst = instruments.get(cw.get("instrument"))
             if inst is None:
-                raise ConfigError(f"{path}: benchmark {b['id']!r} compares with unknown instrument "
+                raise ConfigError(f"{where}: benchmark {b['id']!r} compares with unknown instrument "
                                   f"{cw.get('instrument')!r}")
             items = {it["id"] for it in inst.items}
             blocks = {it.get("block") for it in inst.items} | {q.get("block") for q in inst.multi_select}
             if cw.get("item") and cw["item"] not in items:
-                raise ConfigError(f"{path}: benchmark {b['id']!r} compares with unknown item "
+                raise ConfigError(f"{where}: benchmark {b['id']!r} compares with unknown item "
                                   f"{cw['instrument']}.{cw['item']}")
             if cw.get("block") and cw["block"] not in blocks:
-                raise ConfigError(f"{path}: benchmark {b['id']!r} compares with unknown block "
+                raise ConfigError(f"{where}: benchmark {b['id']!r} compares with unknown block "
                                   f"{cw['instrument']}.{cw['block']}")
-        rows.append({"id": b["id"], "source": b["source"], "source_short": b.get("source_short") or b["source"],
-                     "period": str(b.get("period") or "not stated"), "cited_in": b.get("cited_in"),
-                     "item": " ".join(str(b["item"]).split()), "measure": b["measure"], "value": float(value),
-                     "scale": str(b["scale"]), "respondents": b["respondents"], "n": b.get("n"),
-                     "compare_instrument": cw.get("instrument"), "compare_item": cw.get("item"),
-                     "compare_block": cw.get("block"), "note": " ".join(str(b.get("note") or "").split()) or None})
+        rows.append({**{k: b.get(k) for k in _BENCH_SCHEMA}, "item": " ".join(str(b["item"]).split()),
+                     "note": " ".join(str(b.get("note") or "").split()) or None})
     bench = pl.DataFrame(rows, schema=_BENCH_SCHEMA)
     published = pl.DataFrame(
         [{"source": p["source"], "statement": p["statement"], "pct": float(p["pct"]), "n": int(p["n"]),

@@ -47,7 +47,8 @@ def impact_analysis(job: Job) -> None:
     write_table(freq, job_value(out, "codes"), statistics=True)
     write_table(issues, job_value(out, "coding_issues"), statistics=True)
 
-    ref = S.load_benchmarks(job_value(inp, "benchmarks"), instruments)
+    ref = S.load_benchmarks(job_value(inp, "benchmarks"), instruments,
+                            {k: job_value(inp, f"comparator_{k}") for k in S.COMPARATORS})
     write_table(ref["benchmarks"], job_value(out, "benchmarks"), statistics=True)
     checks = S.published_checks(ref)
     write_table(checks, job_value(out, "published"), statistics=True)
