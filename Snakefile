@@ -49,6 +49,7 @@ include: "rules/operations.smk"
 include: "rules/impact.smk"
 include: "rules/targeted.smk"
 include: "rules/attainment.smk"
+include: "rules/continuity.smk"
 include: "rules/reports.smk"
 
 

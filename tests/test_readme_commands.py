@@ -31,6 +31,8 @@ RUN_BY = {
     r"^\.venv/bin/cpdeval validate bookings\.csv --as bookings$": "test_validate_as_written",
     r"^\.venv/bin/cpdeval new-year 2019-20 --from config/2018-19\.yaml$":
         "test_newyear.test_template_and_new_year_run_end_to_end",
+    r"^\.venv/bin/cpdeval run-years config/synthetic-2017-18\.yaml config/synthetic-2018-19\.yaml --cores 2 -q$":
+        "test_continuity.test_two_consecutive_synthetic_years_in_one_command",
     r"^python3 -c \"import secrets; print\(secrets\.token_urlsafe\(32\)\)\"$": "test_the_key_recipe_makes_a_strong_key",
     r"^export CPDEVAL_HASH_KEY=\.\.\.$": "a placeholder for the user's key (the recipe above is run)",
     r"^export CPDEVAL_HASH_KEY_FILE=/secure/path/cpdeval\.key$":

@@ -9,6 +9,7 @@
     cpdeval new-year 2019-20 --from config/2018-19.yaml [--out FILE]
                                                  next year's config with the years moved on, and the
                                                  inputs to collect for it
+    cpdeval run-years CONFIG... [--cores N]      several reporting years, in order (earliest first)
 
 The pipeline itself runs with ``snakemake --cores 4`` (see README.md).
 """
@@ -139,6 +140,27 @@ def _new_year(args) -> int:
     return 0
 
 
+def _run_years(args) -> int:
+    import subprocess
+    import time
+
+    configs = [Path(c) for c in args.configs]
+    for c in configs:
+        if not c.is_file():
+            raise CpdevalError(f"{c}: no such configuration file")
+    for i, c in enumerate(configs, start=1):
+        print(f"[{i}/{len(configs)}] snakemake --cores {args.cores} --configfile {c}", flush=True)
+        t0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), *(["-q"] if args.quiet
+                                                                                                 else []),
+                               "--configfile", str(c)])
+        if done.returncode != 0:
+            print(f"cpdeval: {c} failed (exit {done.returncode}); the later years were not run", file=sys.stderr)
+            return done.returncode
+        print(f"[{i}/{len(configs)}] {c} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .synthetic.lookups import SIZES
 
@@ -178,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="where to write (default: config/<new label>.yaml beside --from)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=_new_year)
+    p = sub.add_parser("run-years", help="run several reporting years in order (each after the one it compares with)")
+    p.add_argument("configs", nargs="+", help="config files, earliest year first")
+    p.add_argument("--cores", type=int, default=4)
+    p.add_argument("-q", "--quiet", action="store_true", help="pass -q to each snakemake run (less output)")
+    p.set_defaults(func=_run_years)
     return parser
 
 

@@ -32,6 +32,10 @@ TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_o
 #: The comparator files kept in the repository (each read through its contract, schemas/<name>.yaml): figures
 #: from other studies the impact chapter prints beside this year's survey (cpdeval.surveys.read_comparators).
 COMPARATORS = {"benchmarks": "config/comparators/benchmarks.csv", "sources": "config/comparators/sources.csv"}
+#: Files of an earlier run's derived folder that the year-on-year comparison reads (cpdeval.continuity).
+PREVIOUS_FILES = {"delivery_summary": "delivery/summary.json", "reach": "delivery/reach.parquet",
+                  "survey_summary": "surveys/survey_item_summary.parquet",
+                  "attainment_summary": "attainment/summary.json", "comparisons": "attainment/comparisons.parquet"}
 #: What a reader is told is missing when an optional input is not supplied.
 ABSENT_WORDS = {"partnerships": "the list of regional partnerships and their lead schools",
                 "targets": "the delivery targets",
@@ -255,6 +259,10 @@ def _check_meaning(cfg: dict, problems: list[str], root: Path) -> None:
         elif known and name not in known:
             problems.append(f"key 'render.chapters': there is no chapter '{name}' (the chapters are: "
                             f"{', '.join(c for c in known if c != 'qa')})")
+    previous = cfg.get("previous_years") or []
+    if "trends" in chapters and not previous:
+        problems.append("key 'render.chapters': the 'trends' chapter sets this year beside earlier ones; name their "
+                        "derived folders in previous_years (e.g. [data/derived/2017-18])")
     for item in (cfg.get("report") or {}).get("prose") or []:
         where = str(item.get("at", ""))
         if ":" in where and where.split(":", 1)[1] not in chapters:
@@ -369,7 +377,17 @@ class RunConfig:
         validate_config(data, source, root)     # fills in the schema's defaults too
         run = cls(data=data, root=Path(root) if root else PROJECT_ROOT)
         run.check_synthetic_folder()
+        run.check_previous_years()
         return run
+
+    def check_previous_years(self) -> None:
+        """Each earlier year named in ``previous_years`` must be a finished run's derived folder (a config written
+        ahead of time is valid; running it before the earlier year is not)."""
+        missing = [f for f in self.data.get("previous_years") or []
+                   if not ((Path(f) if Path(f).is_absolute() else self.root / f) / "delivery" / "summary.json").exists()]
+        if missing:
+            raise ConfigError(f"previous_years: {', '.join(missing)} hold(s) no finished run (no delivery/summary.json): "
+                              "run that year first, or run the years in order with `cpdeval run-years`")
 
     # -- identity -----------------------------------------------------------------------------
     @property

@@ -23,7 +23,7 @@ from .config import safe_yaml, validate_config
 from .errors import ConfigError
 
 # a year label: 2018-19 (the second part is the next year), not inside a longer number
-_YEAR = re.compile(r"(?<![\d-])(\d{4})-(\d{2})(?![\d])")
+_YEAR = re.compile(r"(?<!\d)(\d{4})-(\d{2})(?!\d)")
 
 
 @dataclass
@@ -85,6 +85,24 @@ def _replace_scalar_line(text: str, section: str, key: str, value: str) -> str:
     raise ConfigError(f"{section}.{key} was not found on a line of its own; edit it by hand")
 
 
+def _link_last_year(text: str, old: dict, old_label: str) -> tuple[str, str]:
+    """Name last year's derived folder in ``previous_years`` (after the years it named itself) and put the
+    "trends" chapter, which sets the years side by side, in ``render.chapters``."""
+    folder = f"data/derived/{old_label}"
+    previous = [*(str(f) for f in old.get("previous_years") or []), folder]
+    line = f"previous_years: [{', '.join(previous)}]"
+    if re.search(r"(?m)^previous_years:", text):
+        text = re.sub(r"(?m)^previous_years:.*$", line, text, count=1)
+    else:
+        text = re.sub(r"(?m)^years:", f"{line}   # earlier years' runs, beside this one in the trends chapter\n\nyears:",
+                      text, count=1)
+    chapters = [str(c) for c in (old.get("render") or {}).get("chapters") or []]
+    if "trends" not in chapters:
+        text = _replace_list_line(text, "render", "chapters", [*chapters, "trends"])
+    return text, (f"previous_years: {', '.join(previous)} (run {old_label} first); the trends chapter sets "
+                  "the years side by side")
+
+
 def years_with_results(measure_map: dict, key_stage: str = "ks4") -> set[str]:
     """Academic years some measure of the key stage has a published column for (the measure map's years)."""
     block = measure_map.get(key_stage) or {}
@@ -118,6 +136,8 @@ def next_year(text: str, new_year: str, *, measure_map: dict | None = None, root
     else:
         new_label = shift_year_labels(label, shift)
 
+    new, linked = _link_last_year(new, old, label)
+    changes.append(linked)
     cfg = safe_yaml(new)
     measure_map = measure_map if measure_map is not None else load_measure_map()
     with_results = years_with_results(measure_map)

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 
 # rule files (rules/<name>.smk) in the order data flows through them; each has a stage module of the same name
 RULE_FILES = ("synthetic", "ingest", "link", "engagement", "delivery", "operations", "impact", "targeted",
-              "attainment", "reports")
+              "attainment", "continuity", "reports")
 
 
 @lru_cache(maxsize=None)
