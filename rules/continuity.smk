@@ -31,3 +31,9 @@ rule year_on_year:
 
 CHAPTER_INPUTS["trends"] = {**{name: path for name, path in rules.year_on_year.output.items()},
                             "attainment_summary": f"{DERIVED}/attainment/summary.json"}
+
+# with earlier years named, the delivery, impact and attainment chapters also say how this year compares
+if PREVIOUS_YEARS:
+    CHAPTER_INPUTS["delivery"]["year_on_year"] = rules.year_on_year.output.delivery
+    CHAPTER_INPUTS["impact"]["year_on_year"] = rules.year_on_year.output.survey_change
+    CHAPTER_INPUTS["attainment"]["year_on_year"] = rules.year_on_year.output.attainment

@@ -7,6 +7,7 @@ chapter matching the first year's derived tables."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
@@ -194,7 +195,29 @@ def test_two_consecutive_synthetic_years_in_one_command(tmp_path):
     # EBacc two sciences, 2017-18 to 2018-19: both on the 9-4 basis, comparable; 5+ incl. English and maths too
     summary = json.loads((second / "continuity" / "summary.json").read_text())
     assert summary["previous_years"] == ["2017-18"] and summary["previous_outcome_year"] == "2017-18"
-    html = (project / "reports" / "synthetic-2018-19" / "trends.html").read_text(encoding="utf-8")
+    trends = (project / "reports" / "synthetic-2018-19" / "trends.html").read_text(encoding="utf-8")
     published = f"{int(yoy.filter(pl.col('metric') == 'schools')['published'][0]):,}"
-    assert "Reach in each reporting year" in html and published in html
+    assert "Reach in each reporting year" in trends and published in trends
     assert (project / "reports" / "synthetic-2018-19" / "report.html").exists()
+    # the chapters of the second year point back to the first; the first year's do not
+    for chapter, words in (("delivery", "Last year’s report gave"), ("impact", "survey items asked in both 2017-18"),
+                           ("attainment", "Against 2017-18,")):
+        text = html.unescape((project / "reports" / "synthetic-2018-19" / f"{chapter}.html").read_text("utf-8"))
+        assert words in text.replace("'", "’"), chapter
+        earlier = (project / "reports" / "synthetic-2017-18" / f"{chapter}.html").read_text(encoding="utf-8")
+        assert "trends.html" not in earlier, chapter
+
+
+def test_the_chapters_words_about_last_year():
+    d = C.delivery_year_on_year(THIS, [LAST])
+    text = CP.delivery_pointer(d, threshold=T)
+    assert text == (" Last year's report gave 1,000 participants and 200 schools for 2017-18; this year's booking "
+                    "exports revise its participant count (the [Year on year chapter](trends.html) sets every "
+                    "measure beside this year's).")
+    small = d.with_columns(pl.when(pl.col("metric") == "schools").then(3.0).otherwise(pl.col("published"))
+                           .alias("published"))
+    assert "and fewer than 5 schools for 2017-18" in CP.delivery_pointer(small, threshold=T)
+    assert CP.delivery_pointer(None, threshold=T) == "" and CP.attainment_pointer(None) == ""
+    a = C.attainment_year_on_year(THIS, [LAST], breaks={})
+    assert CP.attainment_pointer(a) == (" Against 2017-18, 1 of the 2 group levels that can be compared changed by "
+                                        "more than chance; the [Year on year chapter](trends.html) lists them.")

@@ -42,6 +42,12 @@ def table(params: Mapping[str, Any], name: str):
     return pl.read_parquet(_path(params, name))
 
 
+def optional_table(params: Mapping[str, Any], name: str):
+    """A derived parquet table the chapter has only in some years (e.g. ``year_on_year``, with earlier years'
+    runs named in the config), or None."""
+    return table(params, name) if name in (params.get("inputs") or {}) else None
+
+
 def record(params: Mapping[str, Any], name: str) -> dict:
     """A derived JSON record named in the chapter's inputs."""
     return json.loads(_path(params, name).read_text(encoding="utf-8"))

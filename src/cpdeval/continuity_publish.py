@@ -152,3 +152,45 @@ def publish_attainment(att: pl.DataFrame, labels: Mapping[str, str], measure_lab
         "clear only when its 95% interval excludes zero.",
         *(f"b: {sentence_start(measure_labels.get(r['measure'], r['measure']))} cannot be compared between {last} "
           f"and {this}: {r['not_comparable']}." for r in breaks.iter_rows(named=True))])
+
+
+#: Where the chapters point for the full comparison (the Year on year chapter).
+TRENDS_LINK = "[Year on year chapter](trends.html)"
+
+
+def delivery_pointer(delivery: pl.DataFrame | None, *, threshold: int) -> str:
+    """The delivery chapter's sentence on last year: participants and schools as last year's report gave them
+    (counts below the threshold in words), and whether this year's data revise them. Empty without earlier years."""
+    from .disclosure import count_text
+
+    if delivery is None or not delivery.filter(~pl.col("current")).height:
+        return ""
+    last = delivery.filter(~pl.col("current")).sort("reporting_year")["reporting_year"][-1]
+
+    def cell(metric, column):
+        r = delivery.filter((pl.col("metric") == metric) & (pl.col("reporting_year") == last))
+        return r[column][0] if r.height else None
+
+    revised = [DELIVERY_WORDS[m] for m in ("participants", "schools") if cell(m, "revised")]
+    return (f" Last year's report gave {count_text(cell('participants', 'published'), threshold)} participants and "
+            f"{count_text(cell('schools', 'published'), threshold)} schools for {last}"
+            + (f"; this year's booking exports revise its {join_words(revised)}" if revised else "")
+            + f" (the {TRENDS_LINK} sets every measure beside this year's).")
+
+
+DELIVERY_WORDS = {"participants": "participant count", "schools": "school count"}
+
+
+def attainment_pointer(att: pl.DataFrame | None) -> str:
+    """The attainment chapter's sentence on the earlier outcome year: how many group levels changed clearly, and
+    the measures that cannot be compared. Empty without an earlier outcome year."""
+    if att is None or not att.height:
+        return ""
+    last = att["last_year"][0]
+    known = att.filter(pl.col("changed").is_not_null())
+    n_changed = known.filter(pl.col("changed")).height
+    broken = sorted(att.filter(pl.col("not_comparable").is_not_null())["measure"].unique().to_list())
+    text = (f" Against {last}, {n_changed} of the {known.height} group levels that can be compared changed by more "
+            "than chance" + (f" ({len(broken)} measure{'s' if len(broken) > 1 else ''} cannot be compared across "
+                             "the years)" if broken else "") + f"; the {TRENDS_LINK} lists them.")
+    return text
