@@ -15,6 +15,7 @@ rule year_on_year:
         previous=[f"{folder}/{rel}" for folder in PREVIOUS_YEARS for rel in PREVIOUS_FILES.values()],
     output:
         delivery=f"{CONTINUITY}/delivery.parquet",
+        targets=f"{CONTINUITY}/targets.parquet",
         survey_trend=f"{CONTINUITY}/survey_trend.parquet",
         survey_change=f"{CONTINUITY}/survey_change.parquet",
         attainment=f"{CONTINUITY}/attainment.parquet",
@@ -35,5 +36,6 @@ CHAPTER_INPUTS["trends"] = {**{name: path for name, path in rules.year_on_year.o
 # with earlier years named, the delivery, impact and attainment chapters also say how this year compares
 if PREVIOUS_YEARS:
     CHAPTER_INPUTS["delivery"]["year_on_year"] = rules.year_on_year.output.delivery
+    CHAPTER_INPUTS["delivery"]["targets_year_on_year"] = rules.year_on_year.output.targets
     CHAPTER_INPUTS["impact"]["year_on_year"] = rules.year_on_year.output.survey_change
     CHAPTER_INPUTS["attainment"]["year_on_year"] = rules.year_on_year.output.attainment

@@ -47,17 +47,27 @@ def _comparisons(means: dict[str, tuple[float, float, float, int]], measure="pct
                          for g, (m, lo, hi, n) in means.items()])
 
 
-def _run(year, outcome, reach, items, means, measure="pct_5em"):
+def _targets(year, rows: dict[str, tuple[float, float, bool | None]]) -> pl.DataFrame:
+    return pl.DataFrame([{"financial_year": year, "scope": "national", "metric": m, "label": m.title(), "target": t,
+                          "reached": r, "met": met} for m, (t, r, met) in rows.items()],
+                        schema={"financial_year": pl.Utf8, "scope": pl.Utf8, "metric": pl.Utf8, "label": pl.Utf8,
+                                "target": pl.Float64, "reached": pl.Float64, "met": pl.Boolean})
+
+
+def _run(year, outcome, reach, items, means, measure="pct_5em", targets=None):
     return {"delivery_summary": {"reporting_year": year}, "reach": _reach(reach), "survey_summary": _summary(items),
-            "attainment_summary": {"outcome_year": outcome}, "comparisons": _comparisons(means, measure)}
+            "attainment_summary": {"outcome_year": outcome}, "comparisons": _comparisons(means, measure),
+            "targets": _targets(year, targets or {})}
 
 
 LAST = _run("2017-18", "2017-18", {"2016-17": {"participants": 900}, "2017-18": {"participants": 1000, "schools": 200}},
-            {"career": (60, 100), "confidence": (90, 100)}, {"none": (50.0, 46.0, 54.0, 40), "both": (60.0, 58.0, 62.0, 90)})
+            {"career": (60, 100), "confidence": (90, 100)}, {"none": (50.0, 46.0, 54.0, 40), "both": (60.0, 58.0, 62.0, 90)},
+            targets={"participants": (950.0, 1000.0, True), "schools_priority": (10.0, 3.0, False)})
 THIS = _run("2018-19", "2018-19", {"2017-18": {"participants": 1012, "schools": 200},
                                    "2018-19": {"participants": 1100, "schools": 230}},
             {"career": (80, 100), "confidence": (92, 100), "new_item": (5, 10)},
-            {"none": (51.0, 47.0, 55.0, 38), "both": (66.0, 64.0, 68.0, 95)})
+            {"none": (51.0, 47.0, 55.0, 38), "both": (66.0, 64.0, 68.0, 95)},
+            targets={"participants": (1200.0, 1100.0, False), "schools_priority": (10.0, None, None)})
 
 
 def test_newcombe_interval_known_answer():
@@ -199,7 +209,12 @@ def test_two_consecutive_synthetic_years_in_one_command(tmp_path):
     published = f"{int(yoy.filter(pl.col('metric') == 'schools')['published'][0]):,}"
     assert "Reach in each reporting year" in trends and published in trends
     assert (project / "reports" / "synthetic-2018-19" / "report.html").exists()
-    # the chapters of the second year point back to the first; the first year's do not
+    # the chapters of the second year set it beside the first, in words and tables; the first year's do not
+    for chapter, table in (("delivery", "National targets this year and in earlier years"),
+                           ("impact", "Survey items asked this year and last year"),
+                           ("attainment", "levels this outcome year and in the earlier report")):
+        assert table in (project / "reports" / "synthetic-2018-19" / f"{chapter}.html").read_text("utf-8"), chapter
+        assert table not in (project / "reports" / "synthetic-2017-18" / f"{chapter}.html").read_text("utf-8")
     for chapter, words in (("delivery", "Last year’s report gave"), ("impact", "survey items asked in both 2017-18"),
                            ("attainment", "Against 2017-18,")):
         text = html.unescape((project / "reports" / "synthetic-2018-19" / f"{chapter}.html").read_text("utf-8"))
@@ -221,3 +236,23 @@ def test_the_chapters_words_about_last_year():
     a = C.attainment_year_on_year(THIS, [LAST], breaks={})
     assert CP.attainment_pointer(a) == (" Against 2017-18, 1 of the 2 group levels that can be compared changed by "
                                         "more than chance; the [Year on year chapter](trends.html) lists them.")
+
+
+def test_targets_as_each_year_published_them():
+    t = C.targets_year_on_year(THIS, [LAST])
+    assert t.select("metric", "reporting_year", "met").rows() == [
+        ("participants", "2017-18", True), ("schools_priority", "2017-18", False),
+        ("participants", "2018-19", False), ("schools_priority", "2018-19", None)]
+    table = CP.publish_targets(t, threshold=T)
+    assert table.data.rows() == [("Participants", "2017-18", "950", "1,000", "met"),
+                                 ("Participants", "2018-19 (this year)", "1,200", "1,100", "not met"),
+                                 ("Schools_Priority", "2017-18", "10", "c", "not met"),
+                                 ("Schools_Priority", "2018-19 (this year)", "10", "x", "not available")]
+
+
+def test_survey_trend_has_a_column_per_year():
+    trend, _ = C.surveys_year_on_year(THIS, [LAST])
+    t = CP.publish_survey_trend(trend, {"participant_impact": "Participant survey"}, threshold=T)
+    assert t.headers == ["Survey", "Item", "% positive 2017-18", "% positive 2018-19"]
+    rows = {r[1]: r[2:] for r in t.data.rows()}
+    assert rows == {"Career": ("60%", "80%"), "Confidence": ("90%", "92%"), "New_Item": ("x", "50%")}

@@ -34,6 +34,7 @@ TARGETED_INPUTS = {"targeted_schools": "targeted_schools", "ofsted": "targeted_o
 COMPARATORS = {"benchmarks": "config/comparators/benchmarks.csv", "sources": "config/comparators/sources.csv"}
 #: Files of an earlier run's derived folder that the year-on-year comparison reads (cpdeval.continuity).
 PREVIOUS_FILES = {"delivery_summary": "delivery/summary.json", "reach": "delivery/reach.parquet",
+                  "targets": "delivery/reach_targets.parquet",
                   "survey_summary": "surveys/survey_item_summary.parquet",
                   "attainment_summary": "attainment/summary.json", "comparisons": "attainment/comparisons.parquet"}
 #: What a reader is told is missing when an optional input is not supplied.

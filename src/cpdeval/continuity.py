@@ -3,7 +3,7 @@
 An earlier year is read from the derived folder its run left (``previous_years`` in the config names them, e.g.
 ``data/derived/2017-18``): what was published then, not recomputed now. Three tables:
 
-``delivery``
+``delivery`` (and ``targets``: each year's national targets, reached and met, as published)
     the headline reach of each reporting year's own financial year, as published in that year's run
     (``published``), and what this year's data give for the same financial year (``now``): booking exports are
     revised after a report goes out, so the two can differ and the table says where (``revised``).
@@ -88,6 +88,23 @@ def delivery_year_on_year(current: Mapping[str, Any], previous: Sequence[Mapping
     return pl.DataFrame(rows, schema={"metric": pl.Utf8, "label": pl.Utf8, "metric_order": pl.Int64,
                                       "reporting_year": pl.Utf8, "current": pl.Boolean, "published": pl.Float64,
                                       "now": pl.Float64, "revised": pl.Boolean}, orient="row")
+
+
+def targets_year_on_year(current: Mapping[str, Any], previous: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """The national targets of each reporting year's own financial year as that year's run published them:
+    one row per metric x reporting year with ``target``, ``reached`` and ``met`` (null where the data could not
+    say, as published)."""
+    rows = []
+    for run in [*_by_year(previous), current]:
+        year = run["delivery_summary"]["reporting_year"]
+        t = run["targets"].filter((pl.col("financial_year") == year) & (pl.col("scope") == "national")
+                                  & pl.col("target").is_not_null())
+        for r in t.iter_rows(named=True):
+            rows.append({"metric": r["metric"], "label": r["label"], "reporting_year": year, "current": run is current,
+                         "target": r["target"], "reached": r["reached"], "met": r["met"]})
+    return pl.DataFrame(rows, schema={"metric": pl.Utf8, "label": pl.Utf8, "reporting_year": pl.Utf8,
+                                      "current": pl.Boolean, "target": pl.Float64, "reached": pl.Float64,
+                                      "met": pl.Boolean}, orient="row")
 
 
 def newcombe_difference(p1: float, lo1: float, hi1: float, p2: float, lo2: float, hi2: float
@@ -188,7 +205,8 @@ def year_on_year(current: Mapping[str, Any], previous: Sequence[Mapping[str, Any
     """Every table of the comparison and its summary (the years compared)."""
     trend, change = surveys_year_on_year(current, previous)
     runs = _by_year(previous)
-    return {"delivery": delivery_year_on_year(current, previous), "survey_trend": trend, "survey_change": change,
+    return {"delivery": delivery_year_on_year(current, previous), "targets": targets_year_on_year(current, previous),
+            "survey_trend": trend, "survey_change": change,
             "attainment": attainment_year_on_year(current, previous, breaks),
             "summary": {"reporting_year": current["delivery_summary"]["reporting_year"],
                         "previous_years": [r["delivery_summary"]["reporting_year"] for r in runs],

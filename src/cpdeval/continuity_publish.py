@@ -14,6 +14,14 @@ import polars as pl
 from .display import fmt_number, join_words, sentence_start
 
 
+def _note(text: str, threshold: int):
+    """A one-cell table that says why there is nothing to show."""
+    from .tables import publish_table
+
+    return publish_table(pl.DataFrame({"note": [text]}), columns={"note": {"kind": "label", "header": "Note"}},
+                         threshold=threshold)
+
+
 def publish_delivery(delivery: pl.DataFrame, *, threshold: int):
     """Reach in each reporting year as published then, and as this year's data give it (the same financial
     year), with whether it has been revised (CPD units are in the words, not the table: they are not a count)."""
@@ -68,8 +76,7 @@ def publish_survey_change(change: pl.DataFrame, instrument_titles: Mapping[str, 
     from .tables import publish_table
 
     if not change.height:
-        return publish_table(pl.DataFrame({"note": ["No survey item was asked in both years."]}),
-                             columns={"note": {"kind": "label", "header": "Note"}}, threshold=threshold)
+        return _note("No survey item was asked in both years.", threshold)
     last, this = change["last_year"][0], change["this_year"][0]
     rows = change.with_columns(
         pl.col("instrument").replace_strict(dict(instrument_titles), default=pl.col("instrument")).alias("survey"),
@@ -118,8 +125,7 @@ def publish_attainment(att: pl.DataFrame, labels: Mapping[str, str], measure_lab
     from .tables import publish_table
 
     if not att.height:
-        return publish_table(pl.DataFrame({"note": ["No earlier outcome year to compare with."]}),
-                             columns={"note": {"kind": "label", "header": "Note"}}, threshold=threshold)
+        return _note("No earlier outcome year to compare with.", threshold)
     last, this = att["last_year"][0], att["this_year"][0]
     rows = att.with_columns(
         pl.col("comparison").replace_strict(dict(titles), default=pl.col("comparison")).alias("title"),
@@ -194,3 +200,50 @@ def attainment_pointer(att: pl.DataFrame | None) -> str:
             "than chance" + (f" ({len(broken)} measure{'s' if len(broken) > 1 else ''} cannot be compared across "
                              "the years)" if broken else "") + f"; the {TRENDS_LINK} lists them.")
     return text
+
+
+def publish_targets(targets: pl.DataFrame, *, threshold: int):
+    """Each year's national targets as published: target, reached and whether it was met, the reporting years
+    side by side (earliest first); a reached count below the threshold is hidden as it was then."""
+    from .tables import publish_table
+
+    if not targets.height:
+        return _note("No national targets were set in these years.", threshold)
+    rows = (targets.sort("reporting_year")
+            .with_columns(pl.when(pl.col("current")).then(pl.col("reporting_year") + " (this year)")
+                          .otherwise(pl.col("reporting_year")).alias("year_label"),
+                          pl.when(pl.col("met").is_null()).then(pl.lit("not available"))
+                          .when(pl.col("met")).then(pl.lit("met")).otherwise(pl.lit("not met")).alias("met_text")))
+    order = {m: i for i, m in enumerate(dict.fromkeys(rows["metric"].to_list()))}
+    rows = rows.with_columns(pl.col("metric").replace_strict(order, return_dtype=pl.Int64).alias("_o")).sort(
+        "_o", "reporting_year")
+    return publish_table(rows, columns={
+        "label": {"kind": "label", "header": "Measure"},
+        "year_label": {"kind": "label", "header": "Reporting year"},
+        "target": {"kind": "target", "header": "Target"},
+        "reached": {"kind": "count", "header": "Reached"},
+        "met_text": {"kind": "label", "header": "Met"},
+    }, threshold=threshold, notes=["As each year's report published them (its own data and its own targets)."])
+
+
+def publish_survey_trend(trend: pl.DataFrame, instrument_titles: Mapping[str, str], *, threshold: int):
+    """Each survey item's % positive in every reporting year it was asked (years as columns, earliest first);
+    a percentage on fewer than ``threshold`` answers is hidden."""
+    from .tables import publish_table
+
+    years = sorted(trend["reporting_year"].unique().to_list())
+    wide = None
+    for y in years:
+        part = trend.filter(pl.col("reporting_year") == y).select(
+            "instrument", "item_id", "item_text", "item_order", pl.col("n_substantive").alias(f"n_{y}"),
+            pl.col("n_positive").alias(f"k_{y}"), pl.col("pct_positive").alias(f"p_{y}"))
+        wide = part if wide is None else wide.join(part, on=["instrument", "item_id", "item_text", "item_order"],
+                                                   how="full", coalesce=True)
+    wide = wide.with_columns(pl.col("instrument").replace_strict(dict(instrument_titles), default=pl.col("instrument"))
+                             .alias("survey")).sort("instrument", "item_order")
+    columns = {"survey": {"kind": "label", "header": "Survey"}, "item_text": {"kind": "label", "header": "Item"}}
+    for y in years:
+        columns[f"p_{y}"] = {"kind": "percent", "base": f"n_{y}", "numerator": f"k_{y}", "header": f"% positive {y}"}
+    return publish_table(wide, columns=columns, threshold=threshold, notes=[
+        "% positive among those giving an answer on the scale, all respondents, as each year's report published "
+        "it; x where the item was not asked that year."])

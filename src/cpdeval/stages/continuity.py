@@ -19,4 +19,4 @@ def year_on_year(job: Job) -> None:
     breaks = {ks: {m: measure_breaks(mm, ks, m) for m in mm[ks]["measures"]} for ks in ("ks4", "ks2") if ks in mm}
     with step(job.logger, "comparing delivery, survey items and attainment groups across years"):
         tables = compare(current, previous, breaks)
-    write_tables(tables, job.output, ["delivery", "survey_trend", "survey_change", "attainment", "summary"])
+    write_tables(tables, job.output, ["delivery", "targets", "survey_trend", "survey_change", "attainment", "summary"])
