@@ -218,7 +218,7 @@ def readability(fig: "Figure") -> dict:
     for t in texts:
         if t.get_fontsize() < MIN_FONT_PT:
             t.set_fontsize(MIN_FONT_PT)
-    fig.canvas.draw()
+    fig.draw_without_rendering()   # lays every text out as a draw would, without rasterising anything
     renderer = fig.canvas.get_renderer()
     moved = 0
     for ax in fig.axes:
@@ -231,7 +231,7 @@ def readability(fig: "Figure") -> dict:
             leg.set_bbox_to_anchor((0, -0.14), transform=ax.transAxes)
             moved += 1
     if moved:
-        fig.canvas.draw()
+        fig.draw_without_rendering()
 
     def overlapping(axes_of) -> int:
         n = 0
@@ -246,7 +246,7 @@ def readability(fig: "Figure") -> dict:
     height = fig.get_figheight()
     while overlapping(lambda a: a.yaxis) and fig.get_figheight() < 2 * height:
         fig.set_figheight(fig.get_figheight() * 1.15)
-        fig.canvas.draw()
+        fig.draw_without_rendering()
         renderer = fig.canvas.get_renderer()
     overlaps = overlapping(lambda a: a.xaxis) + overlapping(lambda a: a.yaxis)
     return {"min_font_pt": min((t.get_fontsize() for t in _texts(fig)), default=MIN_FONT_PT),
