@@ -52,37 +52,29 @@ def shift_year_labels(text: str, years: int, *, keep_configs_other_than: str | N
     return _YEAR.sub(move, text)
 
 
+def _replace_value_line(text: str, section: str, key: str, value: str, *, flow_list: bool = False) -> str:
+    """Rewrite the value of ``key:`` inside the top-level ``section`` on its own line, keeping its comment: a
+    one-line flow list ``[...]`` when ``flow_list``, else a single word."""
+    pattern = rf"^(\s+{key}:\s*)" + (r"\[[^\]]*\]" if flow_list else r"\S+") + r"(.*)$"
+    lines = text.split("\n")
+    inside = False
+    for i, line in enumerate(lines):
+        if re.match(rf"^{section}:", line):
+            inside = True
+            continue
+        if inside and re.match(r"^\S", line):
+            break
+        m = re.match(pattern, line) if inside else None
+        if m:
+            lines[i] = f"{m.group(1)}{value}{m.group(2)}"
+            return "\n".join(lines)
+    raise ConfigError(f"{section}.{key} is not written as " + ("a one-line list [a, b, ...]" if flow_list else
+                                                               "a value on a line of its own") + "; edit it by hand")
+
+
 def _replace_list_line(text: str, section: str, key: str, values: list[str]) -> str:
     """Rewrite ``key: [...]`` (a flow list on one line) inside the top-level ``section``, keeping its comment."""
-    lines = text.split("\n")
-    inside = False
-    for i, line in enumerate(lines):
-        if re.match(rf"^{section}:", line):
-            inside = True
-            continue
-        if inside and re.match(r"^\S", line):
-            break
-        m = re.match(rf"^(\s+{key}:\s*)\[[^\]]*\](.*)$", line) if inside else None
-        if m:
-            lines[i] = f"{m.group(1)}[{', '.join(values)}]{m.group(2)}"
-            return "\n".join(lines)
-    raise ConfigError(f"{section}.{key} is not written as a one-line list [a, b, ...]; edit it by hand")
-
-
-def _replace_scalar_line(text: str, section: str, key: str, value: str) -> str:
-    lines = text.split("\n")
-    inside = False
-    for i, line in enumerate(lines):
-        if re.match(rf"^{section}:", line):
-            inside = True
-            continue
-        if inside and re.match(r"^\S", line):
-            break
-        m = re.match(rf"^(\s+{key}:\s*)(\S+)(.*)$", line) if inside else None
-        if m:
-            lines[i] = f"{m.group(1)}{value}{m.group(3)}"
-            return "\n".join(lines)
-    raise ConfigError(f"{section}.{key} was not found on a line of its own; edit it by hand")
+    return _replace_value_line(text, section, key, f"[{', '.join(values)}]", flow_list=True)
 
 
 def _link_last_year(text: str, old: dict, old_label: str) -> tuple[str, str]:
@@ -151,7 +143,7 @@ def next_year(text: str, new_year: str, *, measure_map: dict | None = None, root
         changes.append("years.attainment: left out " + "; ".join(f"{y} ({w})" for y, w in why.items()))
     outcome = str((cfg.get("attainment") or {}).get("outcome_year") or "") or None
     if outcome and outcome not in kept and kept:
-        new = _replace_scalar_line(new, "attainment", "outcome_year", kept[-1])
+        new = _replace_value_line(new, "attainment", "outcome_year", kept[-1])
         changes.append(f"attainment.outcome_year: {outcome} has no results, so the chapter reports on "
                        f"{kept[-1]}, the last year with results")
     if not kept and "attainment" in (cfg.get("render") or {}).get("chapters", []):
