@@ -48,9 +48,13 @@ def pseudonymise_column(df: pl.DataFrame, column: str, key: bytes) -> pl.DataFra
 
     ids = normalise_id_expr(pl.col(column))
     ids = pl.when(ids == "").then(None).otherwise(ids)   # an id of invisible characters only is no id
-    distinct = df.select(ids.drop_nulls().unique()).to_series().to_list()
-    mapping = {v: _hmac(v, key) for v in distinct}
-    return df.with_columns(ids.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(column))
+    distinct = df.select(ids.drop_nulls().unique()).to_series()
+    lookup = pl.DataFrame({"__id": distinct, "__hash": [_hmac(v, key) for v in distinct.to_list()]},
+                          schema={"__id": pl.Utf8, "__hash": pl.Utf8})
+    # a join, not replace_strict: polars' replace with 145,000 keys takes 1.1 s on 755,000 rows, the join 0.15 s
+    # (joined on the id column alone, so no other column is copied)
+    hashed = df.select(ids.alias("__id")).join(lookup, on="__id", how="left", maintain_order="left")["__hash"]
+    return df.with_columns(hashed.alias(column))
 
 
 #: Keys published with the project (its README example and the synthetic year's fixed key): never a real key.
