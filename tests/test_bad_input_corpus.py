@@ -151,6 +151,30 @@ def test_formula_like(text, expected):
     assert pl.DataFrame({"t": [text]}).select(formula_like(pl.col("t"))).item() is expected
 
 
+def test_formula_prefilter_is_the_stripped_start_for_every_code_point():
+    """The text rules' cheap pass (one anchored regex on the raw text) must agree with stripping white space and
+    then looking at the first character, for every leading character there is; otherwise a formula behind some
+    unusual space would pass unseen."""
+    from cpdeval.contracts import FORMULA_PREFIXES, starts_like_formula
+
+    df = pl.DataFrame({"t": [chr(i) + "=x" for i in range(0x110000) if not 0xD800 <= i < 0xE000]
+                       + [chr(i) + "\u3000 -x" for i in range(0x2000, 0x2100)]})
+    stripped_start = pl.col("t").str.strip_chars().str.slice(0, 1).is_in(list(FORMULA_PREFIXES))
+    differ = df.filter(starts_like_formula(pl.col("t")) != stripped_start)
+    assert differ.is_empty(), differ["t"].to_list()[:10]
+
+
+def test_text_rules_find_a_formula_behind_unusual_spaces():
+    from cpdeval.contracts import FORMULA_RULE, load_contract, text_rule_failures
+
+    contract = load_contract("targets")
+    col = next(c.name for c in contract.columns if c.dtype == "str")
+    values = ["plain", "\u00a0=HYPERLINK(1)", "\u3000+cmd", "-12", "x"]
+    df = pl.DataFrame({col: values, "source_row": list(range(2, 7))})
+    q = text_rule_failures(df, contract)
+    assert q.filter(pl.col("rule") == FORMULA_RULE)["source_row"].to_list() == [3, 4]
+
+
 def test_quarantine_values_are_spreadsheet_safe():
     df = pl.DataFrame({"v": ["=cmd|' /C calc'!A0", "x" * 5000, "a\x00b", "12AB"]})
     safe = df.select(spreadsheet_safe(pl.col("v")).alias("v"))["v"].to_list()

@@ -414,11 +414,22 @@ def empty_quarantine() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
+#: Text whose first character after any leading white space is a formula prefix (``\\s`` is Unicode white space,
+#: the same set ``strip_chars`` removes).
+_FORMULA_START_RE = f"^\\s*[{FORMULA_PREFIXES.replace('-', chr(92) + '-')}]"
+
+
+def starts_like_formula(expr: pl.Expr) -> pl.Expr:
+    """True where text starts (after white space) with a formula prefix: a necessary condition of
+    :func:`formula_like`, one anchored regex with no copy of the text, so about six times cheaper; a column where
+    it holds nowhere has no formula-like cell."""
+    return expr.cast(pl.Utf8).str.contains(_FORMULA_START_RE)
+
+
 def formula_like(expr: pl.Expr) -> pl.Expr:
     """True where text would be run as a formula by a spreadsheet (see the module docstring)."""
     t = expr.cast(pl.Utf8).str.strip_chars()
-    starts = t.str.contains(f"^[{FORMULA_PREFIXES.replace('-', chr(92) + '-')}]")
-    return starts & ~t.str.contains(_NUMBER_TEXT_RE) & ~t.str.contains(r"^[-+]+$")
+    return starts_like_formula(expr) & ~t.str.contains(_NUMBER_TEXT_RE) & ~t.str.contains(r"^[-+]+$")
 
 
 def spreadsheet_safe(expr: pl.Expr, limit: int = QUARANTINE_VALUE_CHARS) -> pl.Expr:
@@ -454,15 +465,17 @@ def text_rule_failures(df: pl.DataFrame, contract: Contract, source_file_col: st
         limit = c.max_length or DEFAULT_MAX_TEXT_LENGTH
         v = pl.col(c.name)
         n = v.str.len_chars()
-        checks += [(c.name, n > limit, f"text longer than {limit} characters", pl.format("{} characters", n)),
-                   (c.name, formula_like(v), FORMULA_RULE, pl.lit(None, dtype=pl.Utf8)),
-                   (c.name, v.str.contains(_CONTROL_RE), CONTROL_RULE, pl.lit(None, dtype=pl.Utf8))]
+        long, control = n > limit, v.str.contains(_CONTROL_RE)
+        checks += [(c.name, long, long, f"text longer than {limit} characters", pl.format("{} characters", n)),
+                   (c.name, starts_like_formula(v), formula_like(v), FORMULA_RULE, pl.lit(None, dtype=pl.Utf8)),
+                   (c.name, control, control, CONTROL_RULE, pl.lit(None, dtype=pl.Utf8))]
     if not checks or not df.height:
         return empty_quarantine()
-    # one pass over the table says which checks fail anywhere; only those rows are then filtered out
-    hit = df.select([cond.fill_null(False).any().alias(str(i)) for i, (_, cond, _, _) in enumerate(checks)]).row(0)
+    # one pass over the table says which checks may fail anywhere (by a cheap necessary condition); only those
+    # rows are then filtered out, by the full rule
+    hit = df.select([maybe.fill_null(False).any().alias(str(i)) for i, (_, maybe, *_) in enumerate(checks)]).row(0)
     parts = []
-    for (name, cond, rule, detail), any_bad in zip(checks, hit):
+    for (name, _, cond, rule, detail), any_bad in zip(checks, hit):
         if any_bad:
             parts.append(df.filter(cond.fill_null(False)).select(
                 pl.lit(contract.name).alias("table"), src.alias("source_file"),
@@ -581,6 +594,14 @@ class IngestResult:
             raise RuntimeError(f"reconciliation does not balance: {[r.as_dict() for r in bad]}")
 
 
+def _not_reported(found: pl.DataFrame, reported: pl.DataFrame) -> pl.DataFrame:
+    """The quarantine rows of ``found`` whose cell (file, row, column) ``reported`` does not already name."""
+    if not found.height or not reported.height:
+        return found
+    return found.join(reported.select("source_file", "source_row", "column"),
+                      on=["source_file", "source_row", "column"], how="anti", nulls_equal=True)
+
+
 def validate(df: pl.DataFrame, contract: Contract, *, source_file_col: str = "source_file",
              pre_quarantine: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a typed table into accepted rows and quarantine rows.
@@ -593,18 +614,17 @@ def validate(df: pl.DataFrame, contract: Contract, *, source_file_col: str = "so
     sf = source_file_col if source_file_col in df.columns else None
     pre = pre_quarantine if pre_quarantine is not None else empty_quarantine()
     # text rules: a cell already reported (e.g. an unknown code) is not reported again
-    text = text_rule_failures(df, contract, sf).join(pre.select("source_file", "source_row", "column"),
-                                                      on=["source_file", "source_row", "column"], how="anti",
-                                                      nulls_equal=True)
+    text = _not_reported(text_rule_failures(df, contract, sf), pre)
     pre = concat_quarantine([pre, text])
     parts = [pre, duplicate_key_rows(df, contract, sf)]
     ordered = df.select([c for c in df.columns if c not in contract.column_names] + contract.column_names)
     checks = pandera_failures(ordered.select(["source_row"] + ([sf] if sf else []) + contract.column_names),
                               contract, sf)
     # a cell already reported as unreadable is not reported again as missing or out of range
-    parts.append(checks.join(pre.select("source_file", "source_row", "column"),
-                             on=["source_file", "source_row", "column"], how="anti", nulls_equal=True))
+    parts.append(_not_reported(checks, pre))
     quarantine = concat_quarantine(parts).sort(["source_file", "source_row", "column", "rule"])
+    if not quarantine.height:   # the usual case: every row accepted, no join over the whole table
+        return ordered, quarantine
     bad_rows = quarantine.select("source_file", "source_row").unique()
     key_cols = ["source_row"] + ([sf] if sf else [])
     if sf:
