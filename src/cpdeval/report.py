@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from .render.builtin import (CSS, _pandoc, build_day, format_date, number_and_resolve, segments_from_raw)
+from .render.builtin import (CSS, _pandoc_together, build_day, format_date, number_and_resolve, segments_from_raw)
 from .display import in_sentence, join_words
 from .render.qmd import mask_code
 
@@ -191,19 +191,22 @@ def write(markdown: str, out_dir: Path, *, formats: Sequence[str], root: Path) -
         (build_dir / "report.md").write_text(markdown, encoding="utf-8")
         (build_dir / "report.css").write_text(REPORT_CSS, encoding="utf-8")
         common = ["report.md", "--from", "markdown", "--resource-path", f".:{root}"]
+        runs = []
         if "html" in formats:
-            _pandoc(common + ["--to", "html5", "--standalone", "--embed-resources", "--css", "report.css",
-                              "--wrap", "none", "--toc", "--toc-depth=2", "--output", "report.html"],
-                    build_dir, "report")
-            shutil.move(build_dir / "report.html", out_dir / "report.html")
-            written.append(out_dir / "report.html")
+            runs.append(common + ["--to", "html5", "--standalone", "--embed-resources", "--css", "report.css",
+                                  "--wrap", "none", "--toc", "--toc-depth=2", "--output", "report.html"])
         if "docx" in formats:
             from .render.docx import fit_tables, fix_timestamps, reference_docx, static_contents
 
             ref = reference_docx(build_dir / "reference.docx")
             (build_dir / "report_docx.md").write_text(fit_tables(static_contents(markdown)), encoding="utf-8")
-            _pandoc(["report_docx.md", "--from", "markdown", "--resource-path", f".:{root}", "--to", "docx",
-                     "--reference-doc", str(ref), "--output", "report.docx"], build_dir, "report")
+            runs.append(["report_docx.md", "--from", "markdown", "--resource-path", f".:{root}", "--to", "docx",
+                         "--reference-doc", str(ref), "--output", "report.docx"])
+        _pandoc_together(runs, build_dir, "report")
+        if "html" in formats:
+            shutil.move(build_dir / "report.html", out_dir / "report.html")
+            written.append(out_dir / "report.html")
+        if "docx" in formats:
             shutil.move(build_dir / "report.docx", out_dir / "report.docx")
             written.append(fix_timestamps(out_dir / "report.docx", build_day()))
     return written

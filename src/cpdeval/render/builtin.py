@@ -916,9 +916,23 @@ def pandoc_path() -> str:
 
 
 def _pandoc(args: list[str], cwd: Path, what: str) -> None:
-    proc = subprocess.run([pandoc_path(), *args], cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RenderError(f"{what}: pandoc failed (exit {proc.returncode}): {proc.stderr.strip()}")
+    _pandoc_together([args], cwd, what)
+
+
+def _pandoc_together(runs: list[list[str]], cwd: Path, what: str) -> None:
+    """Run pandoc once per argument list, all at the same time (each run is one process on its own core: the
+    report's HTML and Word versions take about as long together as the slower alone); the first failure is
+    raised once all have ended."""
+    exe = pandoc_path()
+    procs = [subprocess.Popen([exe, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for args in runs]
+    failures = []
+    for proc in procs:
+        _out, err = proc.communicate()
+        if proc.returncode != 0:
+            failures.append(f"{what}: pandoc failed (exit {proc.returncode}): {err.strip()}")
+    if failures:
+        raise RenderError(failures[0])
 
 
 def render_builtin(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
