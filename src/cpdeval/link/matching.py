@@ -378,10 +378,11 @@ def link_bookings(bookings: pl.DataFrame, schools: pl.DataFrame, lineage: pl.Dat
     from ..calendar import financial_year_expr
 
     matches, unmatched = match_bookings(bookings, schools, lineage, min_confidence=min_confidence)
-    linked = bookings.drop(["urn"]).join(
-        matches.select("booking_id", "urn", "school_key", "match_method", "match_confidence"),
-        on="booking_id", how="left", validate="1:1",
+    # matches has one row per booking in input order: set side by side, checked, instead of joined on the id
+    if matches.height != bookings.height or not matches["booking_id"].equals(bookings["booking_id"].cast(pl.Utf8)):
+        raise RuntimeError(f"linking changed the bookings: {bookings.height} in, {matches.height} matched, "
+                           "or not in input order")
+    linked = bookings.drop(["urn"]).with_columns(
+        matches.select("urn", "school_key", "match_method", "match_confidence"),
     ).with_columns(financial_year_expr("start_date", fy_start_month).alias("financial_year"))
-    if linked.height != bookings.height:
-        raise RuntimeError(f"linking changed the number of bookings: {bookings.height} -> {linked.height}")
     return linked, unmatched, match_rates(linked, by=["provider", "financial_year"])
