@@ -59,11 +59,13 @@ def data_dictionary(schemas_dir: str | None = None) -> pl.DataFrame:
 
 
 def build_audit(reconciliation_paths: list[str], quarantine_paths: list[str], outputs: dict) -> None:
+    from .parquet import write_parquet
+
     for p in outputs.values():
         Path(p).parent.mkdir(parents=True, exist_ok=True)
-    combine_reconciliation(reconciliation_paths).write_parquet(outputs["reconciliation"], statistics=False)
-    summarise_quarantine(quarantine_paths).write_parquet(outputs["quarantine_summary"], statistics=False)
-    data_dictionary().write_parquet(outputs["data_dictionary"], statistics=False)
+    write_parquet(combine_reconciliation(reconciliation_paths), outputs["reconciliation"])
+    write_parquet(summarise_quarantine(quarantine_paths), outputs["quarantine_summary"])
+    write_parquet(data_dictionary(), outputs["data_dictionary"])
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -696,10 +696,12 @@ def write_result(result: IngestResult, table_path: str | Path, quarantine_path: 
                  reconciliation_path: str | Path) -> None:
     """Write an ingest result: the table and its quarantine as parquet, the reconciliation as JSON."""
     result.check_balanced()
+    from .parquet import write_parquet
+
     for p in (table_path, quarantine_path, reconciliation_path):
         Path(p).parent.mkdir(parents=True, exist_ok=True)
-    result.accepted.write_parquet(table_path, statistics=False)
-    result.quarantine.write_parquet(quarantine_path, statistics=False)
+    write_parquet(result.accepted, table_path)
+    write_parquet(result.quarantine, quarantine_path)
     Path(reconciliation_path).write_text(
         json.dumps([r.as_dict() for r in result.reconciliation], indent=2) + "\n", encoding="utf-8")
 

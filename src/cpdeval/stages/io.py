@@ -72,10 +72,12 @@ def read_optional(path):
 
 
 def write_table(df, path: str | Path, *, statistics: bool = False) -> None:
-    """Write a derived table as parquet (folders created). Bytes are reproducible either way; column statistics
+    """Write a derived table as parquet (folders created; settings: :mod:`cpdeval.parquet`). Column statistics
     are left out unless asked for (the survey tables have always carried them)."""
+    from ..parquet import write_parquet
+
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(path, statistics=statistics)
+    write_parquet(df, path, statistics=statistics)
 
 
 def write_tables(tables: Mapping[str, Any], output: Any, names) -> None:
