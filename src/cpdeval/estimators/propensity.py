@@ -73,13 +73,13 @@ class PropensityScores:
 
 
 def _fit_logit(X: np.ndarray, t: np.ndarray, names: Sequence[str], what: str):
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit   # not statsmodels.api: see regression._fit
 
     msgs: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = sm.Logit(t, X).fit(disp=0, method="newton", maxiter=100)
+            res = Logit(t, X).fit(disp=0, method="newton", maxiter=100)
         except np.linalg.LinAlgError as exc:  # pragma: no cover - singular Hessian
             raise ValueError(f"{what}: the propensity model could not be fitted ({exc}); "
                              "a covariate probably predicts treatment perfectly") from exc
