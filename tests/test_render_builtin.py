@@ -353,6 +353,41 @@ def test_save_figure_is_reproducible_and_writes_sidecar(tmp_path):
     plt.close(fig)
 
 
+def test_text_measured_once_per_resolution_gives_the_same_png(tmp_path, monkeypatch):
+    """save_figure measures each text once per dpi across renderers (a figure made taller, the crop box, the
+    cropped canvas); the PNG and sidecar are the bytes matplotlib's per-renderer measuring gives."""
+    import contextlib
+
+    import matplotlib.text as mtext
+
+    import cpdeval.figures as figures
+
+    def draw(name):
+        fig, ax = figures.new_figure("barh", height_cm=6)   # long wrapped labels: the figure is made taller
+        ax.barh(range(6), range(1, 7))
+        ax.set_yticks(range(6), [f"a category label\nwrapped over\nthree lines {i}" for i in range(6)], fontsize=7)
+        figures.finding_title(ax, "Every label fits once the chart is taller")
+        figures.save_figure(fig, tmp_path / name, alt_text="a", caption="c", source="s", n=8)
+        return (tmp_path / name).read_bytes(), (tmp_path / f"{name}.json").read_text().replace(name, "x.png")
+
+    helper = mtext._get_text_metrics_with_cache
+    calls = []
+
+    def counted(renderer, text, fontprop, ismath, dpi):     # what reaches matplotlib's own measuring
+        calls.append(text)
+        return helper(renderer, text, fontprop, ismath=ismath, dpi=dpi)
+
+    monkeypatch.setattr(mtext, "_get_text_metrics_with_cache", counted)
+    shared = draw("shared.png")
+    n_shared = len(calls)
+    assert mtext._get_text_metrics_with_cache is counted and calls     # put back after saving
+    monkeypatch.setattr(figures, "_text_metrics_by_dpi", contextlib.nullcontext)
+    calls.clear()
+    own = draw("own.png")
+    assert shared == own
+    assert n_shared < len(calls)
+
+
 def test_readability_enlarges_small_text_and_moves_a_legend_off_the_data(tmp_path):
     """Charts are readable at the report width: no text under 9 pt, no legend over the data (issue #15)."""
     from cpdeval.figures import MIN_FONT_PT, new_figure, readability
