@@ -29,7 +29,7 @@ from ..calendar import FY_START_MONTH, financial_year_expr
 from .delivery import against_targets, reach_counts, reach_long
 
 __all__ = [
-    "ACTIVITY_LABEL", "partnership_names", "partnership_delivery", "practitioner_led", "booking_funnel",
+    "ENGAGEMENT_COLUMNS", "BOOKING_COLUMNS", "SURVEY_COLUMNS", "ACTIVITY_LABEL", "partnership_names", "partnership_delivery", "practitioner_led", "booking_funnel",
     "leader_delivery", "operations_tables",
 ]
 
@@ -42,6 +42,18 @@ ACTIVITY_PHRASE = {"course": "courses", "bespoke": "bespoke and in-school CPD", 
 LEADER_PHRASE = {"own_school": "in their own school", "network": "within the network's programme",
                  "other_partnerships": "in other partnerships or networks"}
 STATUSES = ("attended", "cancelled", "no_show")
+
+# The columns :func:`operations_tables` reads from each large input (the stage reads only these: the full
+# engagements, linked bookings and survey export are some 400 MB in memory for a national year, and each filter
+# of a whole table copied every column).
+#: engagements: partnership reach (:func:`~cpdeval.analysis.delivery.reach_counts`) and the practitioner-led share
+ENGAGEMENT_COLUMNS = ("financial_year", "provider", "partnership_id", "booking_id", "start_date", "participant_id",
+                      "role_group", "school_key", "reach_phase", "phase_group", "priority_school", "units",
+                      "led_by_practitioner")
+#: linked bookings: the booking funnel
+BOOKING_COLUMNS = ("start_date", "activity_type", "status")
+#: survey responses: where trained leaders delivered
+SURVEY_COLUMNS = ("instrument", "respondent_id", "item_id", "response", "response_kind")
 
 
 def partnership_names(partnerships: pl.DataFrame) -> pl.DataFrame:

@@ -16,16 +16,19 @@ OUTPUTS = {"partnership_targets": "partnership_targets.parquet", "practitioner_l
 
 def operations_analysis(job: Job) -> None:
     from ..analysis import operations_figures as figs
-    from ..analysis.operations import operations_tables
+    from ..analysis.operations import BOOKING_COLUMNS, ENGAGEMENT_COLUMNS, SURVEY_COLUMNS, operations_tables
     from ..ingest.surveys import load_instrument
 
     p, inp, out = job.params, job.input, job.output
     years = dict(job_required(p, "years"))
     threshold = int(job_required(p, "disclosure_min_count"))
+    # only the columns the tables use: the whole engagements, bookings and survey tables took about 700 MB more
+    # at peak (national synthetic year) and every filter copied all of their columns
+    columns = {"engagements": ENGAGEMENT_COLUMNS, "bookings": BOOKING_COLUMNS, "survey_responses": SURVEY_COLUMNS}
     with step(job.logger, "reading engagements, bookings, targets, partnerships and survey responses"):
         eng, bookings, targets, partnerships, survey = (
-            read_table(job_value(inp, k)) for k in ("engagements", "bookings", "targets", "partnerships",
-                                                    "survey_responses"))
+            read_table(job_value(inp, k), columns=list(columns[k]) if k in columns else None)
+            for k in ("engagements", "bookings", "targets", "partnerships", "survey_responses"))
     try:
         instrument = load_instrument("practitioner_leader").definition
     except KeyError:
