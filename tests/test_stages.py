@@ -118,3 +118,17 @@ def test_a_stage_reads_optional_params_from_a_mapping_too(tmp_path):
                                logger=logging.getLogger("t"), rule="ingest_bookings"))
     assert (tmp_path / "t.parquet").is_file() and '"rows_accepted": 2' in (tmp_path / "r.json").read_text()
 
+
+
+def test_read_optional_reads_the_named_columns_the_table_has(tmp_path):
+    """The attainment stage reads the performance tables by the columns the library uses; ``nftype`` is read
+    where the table has it and simply left out where it does not."""
+    import polars as pl
+
+    from cpdeval.stages.io import read_optional
+
+    path = tmp_path / "t.parquet"
+    pl.DataFrame({"urn": [1, 2], "value": [0.5, 1.5], "raw_value": ["0.5", "1.5"]}).write_parquet(path)
+    assert read_optional(path, ("urn", "nftype", "value")).columns == ["urn", "value"]
+    assert read_optional(path).columns == ["urn", "value", "raw_value"]
+    assert read_optional(None, ("urn",)) is None

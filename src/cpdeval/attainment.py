@@ -221,6 +221,12 @@ def combine_urns(wide: pl.DataFrame, measures: Sequence[str]) -> pl.DataFrame:
 #: Performance-table school types (NFTYPE) of independent schools, which are not state-funded.
 INDEPENDENT_NFTYPES = ("IND", "INDSPEC")
 
+#: The columns of the ingested performance tables that :func:`school_panel` and :func:`register_coverage` read
+#: (``nftype`` when the table has it); the stage reads only these, not the provenance columns (source file, row
+#: and column, raw value), about half of each table in memory.
+PERFORMANCE_COLUMNS = ("urn", "academic_year", "key_stage", "rectype", "nftype", "measure", "bound", "value",
+                       "status")
+
 
 def school_panel(attainment: pl.DataFrame, register: pl.DataFrame, lineage: pl.DataFrame | None,
                  measures: Sequence[str] = DEFAULT_MEASURES, *, key_stage: str = "ks4",

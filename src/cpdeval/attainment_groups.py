@@ -197,6 +197,11 @@ def _keyed(frame: pl.DataFrame, urn_col: str, lineage: pl.DataFrame | None) -> p
             .with_columns(school_key=pl.coalesce("school_key", urn_col)))
 
 
+#: The engagement columns :func:`window_metrics` reads (the stage reads only these: a national year's
+#: engagements have 29 columns and some 160 MB in memory).
+ENGAGEMENT_COLUMNS = ("school_key", "financial_year", "provider", "activity_id", "participant_id", "units")
+
+
 def window_metrics(schools: pl.DataFrame | Sequence[int], engagements: pl.DataFrame, window_fys: Sequence[str], *,
                    providers: Sequence[str] = DEFAULT_PROVIDERS, lineage: pl.DataFrame | None = None,
                    partnerships: pl.DataFrame | None = None, trained_leaders: pl.DataFrame | None = None,

@@ -12,10 +12,12 @@ def attainment_analysis(job: Job) -> None:
     from .. import attainment_figures as figs
     from ..attainment import (
         OUTPUT_TABLES,
+        PERFORMANCE_COLUMNS,
         REFERENCE_INPUTS,
         attainment_tables,
         settings,
     )
+    from ..attainment_groups import ENGAGEMENT_COLUMNS
     from ..config import load_yaml
     from ..ingest.performance import load_measure_map
 
@@ -27,7 +29,10 @@ def attainment_analysis(job: Job) -> None:
         names = {"attainment_ks4": "attainment", "attainment_ks2": "attainment_ks2", "schools": "schools",
                  "lineage": "lineage", "school_year": "school_year", "engagements": "engagements",
                  **REFERENCE_INPUTS}
-        data = {k: read_optional(job_value(inp, v)) for k, v in names.items()}
+        # the large tables by the columns the library reads (less to read, and its filters copy less)
+        columns = {"attainment_ks4": PERFORMANCE_COLUMNS, "attainment_ks2": PERFORMANCE_COLUMNS,
+                   "engagements": ENGAGEMENT_COLUMNS}
+        data = {k: read_optional(job_value(inp, v), columns.get(k)) for k, v in names.items()}
     with step(job.logger, f"attainment comparisons and estimates for {cfg['outcome_year']}"):
         t = attainment_tables(data, cfg, logger=job.logger)
     write_tables(t, out, [*OUTPUT_TABLES, "summary"])

@@ -66,9 +66,18 @@ def read_table(path: str | Path, columns: list[str] | None = None):
     return pl.read_parquet(path, columns=columns)
 
 
-def read_optional(path):
-    """A derived table, or None when the rule gives no such input."""
-    return read_table(path) if path else None
+def read_optional(path, columns=None):
+    """A derived table, or None when the rule gives no such input. ``columns``: read only those of them the
+    table has (an optional column, such as the performance tables' ``nftype``, may be absent; a required one
+    that is missing is reported by the function that uses it)."""
+    if not path:
+        return None
+    if columns is None:
+        return read_table(path)
+    import polars as pl
+
+    present = pl.read_parquet_schema(path)
+    return read_table(path, columns=[c for c in columns if c in present])
 
 
 def write_table(df, path: str | Path, *, statistics: bool = False) -> None:
