@@ -88,6 +88,7 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
             d = table.filter((pl.col("measure") == m) & (pl.col("stat") == stat) & (pl.col("weighting") == "schools"))
             by = {r["group"]: r for r in d.iter_rows(named=True)}
             ypos = np.arange(len(groups))[::-1]
+            bars: dict[bool, list] = {True: [], False: []}    # with an interval or without: y, mean, colour, err
             for y, g in zip(ypos, groups):
                 r = by.get(g)
                 cell = shown.get(labels.get(g, g), display.SUPPRESSED)
@@ -100,13 +101,21 @@ def comparison_figure(table: pl.DataFrame, comparison: Mapping[str, Any], labels
                 colour = ORANGE if g == comparison["reference"] else BLUE
                 err = None
                 if r["ci_low"] is not None and r["ci_high"] is not None:
-                    err = [[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]]
-                ax.barh(y, r["mean"], color=colour, height=0.6, xerr=err, ecolor=GREY, capsize=2)
+                    err = (r["mean"] - r["ci_low"], r["ci_high"] - r["mean"])
+                bars[err is not None].append((y, r["mean"], colour, err))
                 # the value sits beyond the interval, on the bar's side of zero
                 if r["mean"] >= 0:
                     ax.text(r["ci_high"] if err else r["mean"], y, f"  {_fmt(m, r['mean'])}", va="center", ha="left")
                 else:
                     ax.text(r["ci_low"] if err else r["mean"], y, f"{_fmt(m, r['mean'])}  ", va="center", ha="right")
+            # one barh call per panel (bars with an interval, then any without), not one per group: one container
+            # and one set of error-bar lines per panel instead of one per bar is less to build and to draw, and as
+            # no two bars overlap the PNG bytes are the same
+            for with_err, rows in bars.items():
+                if rows:
+                    ys, means, colours, errs = zip(*rows)
+                    ax.barh(ys, means, color=colours, height=0.6, ecolor=GREY, capsize=2,
+                            xerr=np.array(errs).T if with_err else None)
             ax.axvline(0, color=LIGHT_GREY, linewidth=0.8)
             ax.set_yticks(ypos)
             if j == 0:
