@@ -29,7 +29,8 @@ from ..calendar import FY_START_MONTH, financial_year_expr
 from .delivery import against_targets, reach_counts, reach_long
 
 __all__ = [
-    "ENGAGEMENT_COLUMNS", "BOOKING_COLUMNS", "SURVEY_COLUMNS", "ACTIVITY_LABEL", "partnership_names", "partnership_delivery", "practitioner_led", "booking_funnel",
+    "ENGAGEMENT_COLUMNS", "BOOKING_COLUMNS", "SURVEY_COLUMNS", "ACTIVITY_LABEL", "partnership_names",
+    "partnership_delivery", "practitioner_led", "booking_funnel",
     "leader_delivery", "operations_tables",
 ]
 
