@@ -327,18 +327,24 @@ def _draw_multiples(spec: FigureSpec, inst: "Instrument", data: _FigureRows, thr
         # y=1.0 fixes the panel title where matplotlib's automatic placement puts it (no ticks above the
         # panel) without it measuring the y tick labels again at every draw
         ax.set_title(_wrap(text, 40 if ncols == 2 else 84), fontsize=8, loc="left", fontweight="normal", y=1.0)
-        shown = []
+        shown, shown_y = [], []
         for y, g in enumerate(groups):
             r = rows.get(g)
             n = r["n_substantive"] if r else 0
             n_info[f"{iid}|{g}"] = n
             if r and n >= threshold and percent_shown(r["pct_positive"], n, threshold):
-                ax.plot([r["pct_positive_lower"], r["pct_positive_upper"]], [y, y], color=F.GREY, linewidth=1.2)
-                ax.plot([r["pct_positive"]], [y], "o", color=F.BLUE, markersize=4.5)
                 ax.text(104, y, f"{d.fmt_pct(r['pct_positive'])} ({d.fmt_count(n)})", va="center")
                 shown.append(r)
+                shown_y.append(y)
             else:
                 ax.text(104, y, d.SUPPRESSED, va="center", color=F.GREY)
+        if shown:
+            # a panel's intervals as one line broken between groups, and its points as one marker line: the
+            # same pixels as a line and a point per group (groups are a row apart), for a fifth of the artists
+            ci_x = [v for r in shown for v in (r["pct_positive_lower"], r["pct_positive_upper"], float("nan"))]
+            ci_y = [v for y in shown_y for v in (y, y, float("nan"))]
+            ax.plot(ci_x, ci_y, color=F.GREY, linewidth=1.2)
+            ax.plot([r["pct_positive"] for r in shown], shown_y, "o", color=F.BLUE, markersize=4.5)
         if len(shown) >= 2:
             hi = max(shown, key=lambda r: r["pct_positive"])
             lo = min(shown, key=lambda r: r["pct_positive"])
