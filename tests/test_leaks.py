@@ -323,3 +323,49 @@ def test_initials_alone_are_not_watched_but_the_name_is(tmp_path):
     wl = build_watchlist([(register, "utf-8")], list_contracts(), documentation=[])
     assert scan_values(["| Trainee | c | c | 12 |"], wl, "f", "table") == []
     assert kinds(scan_values(["a talk by C Muller"], wl, "f", "note")) == ["personal value (name)"]
+
+
+# --------------------------------------------------------------------------- reading the raw inputs for the watch list
+
+READINGS = [   # (bytes, encoding, read by polars directly)
+    (b"Name,Email\r\nJos\xc3\xa9 \xc3\x81lvarez,j@x.org\r\n", "auto", True),             # UTF-8, CRLF
+    (b"\xef\xbb\xbfName,Email\nJos\xc3\xa9,j@x.org\n", "cp1252", True),                   # a BOM says UTF-8
+    (b"Name,Email\nJos\xe9 \x93Jo\x94,j@x.org\n", "auto", True),                          # Windows-1252
+    (b"Name,Email\nJos\xe9 \x93Jo\x94,j@x.org\n", "utf-8", True),                         # ... whatever was said
+    (b"Name,Email\nJos\xe9 \x93Jo\x94,j@x.org\n", "latin-1", True),                       # latin-1 when asked
+    (b"Name,Email\nJos\xc3\xa9,j@x.org\n", "cp1252", True),                               # UTF-8 text is UTF-8
+    (b'"Name","Email"\n"Ann\nLee","",x\n', "auto", False),                                 # ragged: refused
+    (b'"Name","Email"\n"Ann\nLee",""\n\n"Bo Li",b@x.org\n', "auto", True),                 # quoted line break
+    (b"Name,Email\nJos\x81,j@x.org\n", "auto", False),                                     # undecodable
+    (b"sep=,\nName,Email\nAnn Lee,a@x.org\n", "auto", False),
+    (b"\nName,Email\nAnn Lee,a@x.org\n", "auto", False),                                   # blank line first
+    (b"Report of 2019\nName,Email,Role\nAnn Lee,a@x.org,T\n", "auto", False),              # title line
+    (b"Name,Name\nAnn Lee,a@x.org\n", "auto", False),                                      # repeated name
+    (b"Name,Email\n\n\n", "auto", False),                                                  # no data rows
+    (b"Name,Email\nAnn Lee,a@x.org\nBo", "auto", False),                                   # truncated
+    (b"Name,Email\rAnn Lee,a@x.org\r", "auto", False),                                     # CR line ends
+    (b"Name;Email\nAnn Lee;a@x.org\n", "auto", False),                                     # semicolons
+    (b"\xff\xfeN\x00a\x00", "auto", False),                                                # UTF-16
+]
+
+
+@pytest.mark.parametrize("data, encoding, plain", READINGS)
+def test_the_watchlist_reads_raw_files_as_the_ingest_reader_does(tmp_path, data, encoding, plain):
+    """Ordinary CSV files go to polars directly; every other file through the defensive reader, with its errors."""
+    from cpdeval.errors import InputError
+    from cpdeval.leaks import _read_defensive, _read_plain_csv, _read_raw
+
+    path = tmp_path / "raw.csv"
+    path.write_bytes(data)
+    assert (_read_plain_csv(path, encoding) is not None) == plain
+    try:
+        expected = _read_defensive(path, encoding)
+    except InputError as exc:
+        with pytest.raises(InputError) as got:
+            _read_raw(path, encoding)
+        assert str(got.value) == str(exc)
+        return
+    got = _read_raw(path, encoding)
+    non_blank = ~pl.all_horizontal(pl.all().is_null())   # blank lines: dropped there, rows of nulls here
+    assert got.columns == expected.columns
+    assert got.filter(non_blank).rows() == expected.filter(non_blank).rows()
