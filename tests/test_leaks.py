@@ -16,7 +16,7 @@ import matplotlib
 import polars as pl
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, TEST_KEY, copy_project, run_snakemake, write_csv
@@ -369,3 +369,79 @@ def test_the_watchlist_reads_raw_files_as_the_ingest_reader_does(tmp_path, data,
     non_blank = ~pl.all_horizontal(pl.all().is_null())   # blank lines: dropped there, rows of nulls here
     assert got.columns == expected.columns
     assert got.filter(non_blank).rows() == expected.filter(non_blank).rows()
+
+
+# --------------------------------------------------------------------------- the vectorised watch list
+
+def reference_watchlist(files, contracts):
+    """The watch list built value by value in Python (as it was before it was vectorised): the reference."""
+    from cpdeval.leaks import (EMAIL, INSTITUTION_NAME_COLUMNS, INSTITUTION_POSTCODE_COLUMNS,
+                               PSEUDONYMISED_COLUMNS, Watchlist, _read_raw, normalise_postcode, words)
+
+    personal = {col for c in contracts for col in c.personal}
+    raw_id_cols = {col.source for c in contracts for col in c.columns if col.name in PSEUDONYMISED_COLUMNS}
+    wl, names = Watchlist(), set()
+    for path in files:
+        df = _read_raw(Path(path), "utf-8")
+        split = [c for c in df.columns if c in personal]
+        if len(split) > 1:
+            joined = df.select(pl.concat_str([pl.when(~pl.col(c).str.contains(EMAIL.pattern)).then(pl.col(c))
+                                              for c in split], separator=" ", ignore_nulls=True)).to_series()
+            for text in joined.drop_nulls().unique().to_list():
+                w = words(text)
+                wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1)
+                                  if any(len(x) > 1 for x in w[i:j]))
+        for col in df.columns:
+            series = df[col].drop_nulls().str.strip_chars()
+            values = series.filter(series.str.len_chars() > 0).unique().to_list()
+            if col in personal:
+                for v in values:
+                    wl.add_personal(v)
+            elif any(EMAIL.search(v) for v in values):
+                wl.undeclared_personal.append((str(path), col))
+            if col in raw_id_cols:
+                wl.raw_ids.update(v.casefold() for v in values)
+            if col in INSTITUTION_POSTCODE_COLUMNS:
+                wl.institution_postcodes.update(normalise_postcode(v) for v in values)
+            if col in INSTITUTION_NAME_COLUMNS:
+                names.update(tuple(words(v)) for v in values)
+    for name in names:
+        for k in range(2, min(len(name), wl.max_words) + 1):
+            for i in range(len(name) - k + 1):
+                if name[i:i + k] in wl.phrases:
+                    wl.institution_names.setdefault(name[i:i + k], []).append(name)
+    return wl
+
+
+def watchlist_contents(wl):
+    return {**{f: getattr(wl, f) for f in ("phrases", "emails", "raw_ids", "personal_postcodes",
+                                            "institution_postcodes", "skipped_single_words", "undeclared_personal")},
+            "institution_names": {k: sorted(v) for k, v in wl.institution_names.items()}}
+
+
+TRICKY = ["José Álvarez", "O'Brien Smith", "Siobhan O\u2019Brien-Hughes", "STRASSE Straße", "ß ss", "İstanbul Kaya",
+          "ı i", "  padded  name  ", "\u00a0nbsp name\u00a0", "x\x1cy z", "\x1fA B\x1f", "Ann\x0bLee", "a@b.org",
+          "A.B@C.ORG", " x.y@z.co.uk ", "ab1 2cd", "AB12CD", "ab1  2cd", "SW1A 1AA", "sw1a1aa\u2003", "Dr C C Muller",
+          "C C", "A", "Mr", "ＡＢ Ｃd", "ǅemal Džaja", "K\u212a Lee", "ﬁne ﬂow", "e\u0301t\u00e9 Ré", "Ann\tLee",
+          "Richard Hill", "Richard Hill Primary School", "St Richard Hill's", "o'", "'a b'", "_x_ y_z", "C5014720",
+          "c5014720", "Č1 Ž2", "12 34", "Lee Lee Lee", "O''Brien Ann"]
+CHUNKS = TRICKY + ["", " ", "-", "'", "\u2019", ",", "\n", "\u00a0", "\x1d", "@", ".org", "Ä", "ǈ", "ΣΑΣ", "ς"]
+COLUMNS = ["Contact ID", "Contact Name", "Contact Email", "HeadFirstName", "HeadLastName", "Job Role",
+           "EstablishmentName", "Organisation Name", "Postcode", "Organisation Postcode"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.lists(st.sampled_from(CHUNKS), max_size=3).map("".join),
+                         min_size=len(COLUMNS), max_size=len(COLUMNS)), min_size=1, max_size=12))
+@example([[v] * len(COLUMNS) for v in TRICKY])
+def test_the_vectorised_watchlist_equals_the_value_by_value_one(rows):
+    import csv
+    import tempfile
+
+    contracts = list_contracts()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "raw.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, quoting=csv.QUOTE_ALL).writerows([COLUMNS, *rows])
+        got = build_watchlist([(path, "utf-8")], contracts, documentation=[])
+        assert watchlist_contents(got) == watchlist_contents(reference_watchlist([path], contracts))

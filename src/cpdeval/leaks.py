@@ -236,7 +236,11 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
     raw_id_cols = {col.source for c in contracts for col in c.columns
                    if col.name in PSEUDONYMISED_COLUMNS and col.source}
     wl = Watchlist()
-    names: set[tuple[str, ...]] = set()
+    # words of values, as space-joined keys (words hold no space), gathered over all files and made into
+    # tuples once: the same names recur in every year's export
+    split_keys: list[pl.Series] = []    # a row's personal cells joined
+    phrase_keys: list[pl.Series] = []   # personal values of two words or more
+    name_keys: list[pl.Series] = []     # institution names
     for text in documentation:
         wl.documented_postcodes.update(normalise_postcode(m.group()) for m in POSTCODE.finditer(text))
     for path, encoding in raw_files:
@@ -250,34 +254,98 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
             # each row's cells that hold no email address, joined (words never span the joining space), once each
             joined = df.select(pl.concat_str([pl.when(~pl.col(c).str.contains(EMAIL.pattern)).then(pl.col(c))
                                               for c in split], separator=" ", ignore_nulls=True)).to_series()
-            for text in joined.drop_nulls().unique().to_list():
-                w = words(text)
-                # runs of initials alone ("C C" of a head called C C Muller) identify nobody and read like
-                # the suppression marker of two adjacent cells: not watched
-                wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1)
-                                  if any(len(x) > 1 for x in w[i:j]))
+            split_keys.append(_word_keys(joined.drop_nulls().unique()))
+        # any other column holding an email address, all columns in one pass (an ASCII pattern: polars and re
+        # agree; trimming a value cannot make or break a match)
+        others = [c for c in df.columns if c not in personal]
+        if others:
+            has_email = df.select(pl.col(c).str.contains(EMAIL.pattern).any() for c in others).row(0)
+            wl.undeclared_personal += [(str(path), c) for c, found in zip(others, has_email) if found]
         for col in df.columns:
-            series = df[col].drop_nulls().str.strip_chars()
-            series = series.filter(series.str.len_chars() > 0).unique()
-            values = series.to_list()
+            if not (col in personal or col in raw_id_cols or col in INSTITUTION_POSTCODE_COLUMNS
+                    or col in INSTITUTION_NAME_COLUMNS):
+                continue
+            values = df[col].drop_nulls().str.strip_chars()
+            values = values.filter(values.str.len_chars() > 0).unique()
             if col in personal:
-                for v in values:
-                    wl.add_personal(v)
-            elif series.str.contains(EMAIL.pattern).any():   # (an ASCII pattern: polars and re agree)
-                wl.undeclared_personal.append((str(path), col))
+                phrase_keys.append(_add_personal_values(wl, values))
             if col in raw_id_cols:
-                wl.raw_ids.update(v.casefold() for v in values)
+                wl.raw_ids.update(_casefolded(values))
             if col in INSTITUTION_POSTCODE_COLUMNS:
-                wl.institution_postcodes.update(normalise_postcode(v) for v in values)
+                wl.institution_postcodes.update(_normalised_postcodes(values))
             if col in INSTITUTION_NAME_COLUMNS:
-                names.update(tuple(words(v)) for v in values)
+                name_keys.append(_word_keys(values))
+    wl.phrases.update(tuple(key.split(" ")) for key in _unique(phrase_keys))
+    for key in _unique(split_keys):
+        w = key.split(" ")
+        # runs of initials alone ("C C" of a head called C C Muller) identify nobody and read like
+        # the suppression marker of two adjacent cells: not watched
+        wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1)
+                          if any(len(x) > 1 for x in w[i:j]))
     longest = wl.max_words
-    for name in names:
-        for k in range(2, min(len(name), longest) + 1):
-            for i in range(len(name) - k + 1):
-                if name[i:i + k] in wl.phrases:
-                    wl.institution_names.setdefault(name[i:i + k], []).append(name)
+    starts = {p[0] for p in wl.phrases}
+    for key in _unique(name_keys):
+        name = tuple(key.split(" "))
+        for i in range(len(name) - 1):
+            if name[i] in starts:   # (a phrase can only start at its first word)
+                for k in range(2, min(len(name) - i, longest) + 1):
+                    if name[i:i + k] in wl.phrases:
+                        wl.institution_names.setdefault(name[i:i + k], []).append(name)
     return wl
+
+
+# --------------------------------------------------------------------------- the watchlist's values, vectorised
+
+#: Text that Python and polars treat alike: ASCII, where lower case is case folding and both regex engines
+#: agree on words, ``\s`` and the email and postcode patterns, less the separators U+001C-U+001F, which
+#: Python's ``str.strip`` and ``\s`` count as white space and polars does not. Other text goes the Python way.
+_PLAIN = r"^[\x00-\x1B\x20-\x7F]*$"
+
+
+def _unique(keys: list[pl.Series]) -> list[str]:
+    """The distinct non-empty keys of several series (the words of a value, space-joined)."""
+    if not keys:
+        return []
+    return [k for k in pl.concat(keys).unique().to_list() if k]
+
+
+def _word_keys(values: pl.Series) -> pl.Series:
+    """``" ".join(words(v))`` for each value: polars for plain text, :func:`words` for the rest."""
+    plain = values.str.contains(_PLAIN)
+    fast = values.filter(plain).str.to_lowercase().str.extract_all(_WORD.pattern).list.join(" ")
+    slow = pl.Series([" ".join(words(v)) for v in values.filter(~plain).to_list()], dtype=pl.Utf8)
+    return pl.concat([fast, slow])
+
+
+def _casefolded(values: pl.Series) -> list[str]:
+    plain = values.str.contains(_PLAIN)
+    return values.filter(plain).str.to_lowercase().to_list() + [v.casefold() for v in values.filter(~plain).to_list()]
+
+
+def _normalised_postcodes(values: pl.Series) -> list[str]:
+    """:func:`normalise_postcode` of each value."""
+    plain = values.str.contains(_PLAIN)
+    return (values.filter(plain).str.replace_all(r"\s+", "").str.to_uppercase().to_list()
+            + [normalise_postcode(v) for v in values.filter(~plain).to_list()])
+
+
+def _add_personal_values(wl: Watchlist, values: pl.Series) -> pl.Series:
+    """:meth:`Watchlist.add_personal` of each value, in polars for plain text: emails and postcodes are added,
+    single words counted, and the keys of the phrases (words space-joined) returned, to be added once.
+
+    ``values`` are distinct and trimmed by polars (as :meth:`~Watchlist.add_personal` trims plain text)."""
+    plain = values.str.contains(_PLAIN)
+    for v in values.filter(~plain).to_list():
+        wl.add_personal(v)
+    values = values.filter(plain)
+    email = values.str.contains(f"^(?:{EMAIL.pattern})$")
+    postcode = ~email & values.str.contains(f"^(?:{POSTCODE.pattern})$")
+    wl.emails.update(values.filter(email).str.to_lowercase().to_list())
+    wl.personal_postcodes.update(_normalised_postcodes(values.filter(postcode)))
+    w = values.filter(~email & ~postcode).str.to_lowercase().str.extract_all(_WORD.pattern)
+    phrase = (w.list.len() >= 2) & w.list.eval(pl.element().str.len_chars() > 1).list.any()
+    wl.skipped_single_words += int(((w.list.len() >= 1) & ~phrase).sum())
+    return w.filter(phrase).list.join(" ")
 
 
 def _inside_institution_name(w: list[str], i: int, phrase: tuple[str, ...], wl: Watchlist) -> bool:
