@@ -445,3 +445,27 @@ def test_the_vectorised_watchlist_equals_the_value_by_value_one(rows):
             csv.writer(fh, quoting=csv.QUOTE_ALL).writerows([COLUMNS, *rows])
         got = build_watchlist([(path, "utf-8")], contracts, documentation=[])
         assert watchlist_contents(got) == watchlist_contents(reference_watchlist([path], contracts))
+
+
+@pytest.mark.parametrize("n", [10, 3000])   # below and above the size from which tables are pre-filtered
+def test_a_table_is_scanned_as_each_of_its_text_values_would_be(watchlist, tmp_path, n):
+    """All text columns of a table, filtered in one query, give the findings of every distinct value scanned."""
+    from cpdeval.leaks import scan_file
+
+    texts = [f"{i:016x}" for i in range(n)] + ["rang Andrew Lewis", "C5014720", "café", "x@y.org", "ZZ9 9ZZ",
+                                               "Mrs O\u2019Brien-Hughes"]   # (a phrase only Python sees)
+    k = len(texts)
+    df = pl.DataFrame({"id": list(range(k)), "text": texts,
+                       "cat": pl.Series(texts[::-1], dtype=pl.Categorical),
+                       "enum": pl.Series(["Siobhan O'Brien-Hughes", "none"] * (k // 2) + ["none"] * (k % 2),
+                                         dtype=pl.Enum(["Siobhan O'Brien-Hughes", "none"])),
+                       "tags": [[t, "ANDREW LEWIS"] if i % 7 == 0 else None for i, t in enumerate(texts)],
+                       "nums": [[i] for i in range(k)]})
+    df.write_parquet(tmp_path / "t.parquet")
+    _, found = scan_file(tmp_path / "t.parquet", watchlist, MEASURES, "t")
+    expected = []
+    for col in ("text", "cat", "enum", "tags"):
+        s = df[col].explode() if col == "tags" else df[col]
+        expected += scan_values(s.cast(pl.Utf8).drop_nulls().unique().to_list(), watchlist, "t", col)
+    assert sorted(map(str, found)) == sorted(map(str, expected))
+    assert {f.where for f in found} == {"text", "cat", "enum", "tags"}
