@@ -411,6 +411,7 @@ def scan_values(values: Iterable[str], wl: Watchlist, path: str, where: str) -> 
     """Findings in each text value (a table cell, a JSON string, a whole report)."""
     found: dict[tuple[str, str], None] = {}
     n = wl.max_words
+    starts = wl.phrase_starts
     for value in values:
         if not value:
             continue
@@ -426,6 +427,8 @@ def scan_values(values: Iterable[str], wl: Watchlist, path: str, where: str) -> 
         for i, token in enumerate(w):
             if token in wl.raw_ids:
                 found[("raw (unhashed) participant id", token)] = None
+            if token not in starts:   # (most words of a report: no phrase starts there)
+                continue
             for k in range(2, n + 1):
                 if i + k > len(w):
                     break
