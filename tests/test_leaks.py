@@ -92,6 +92,7 @@ def test_scan_is_quiet_on_public_and_pseudonymised_text(watchlist, text):
 
 PIECES = ["Andrew", "Lewis", "andrew lewis", "ANDREW  LEWIS", "Siobhan", "O'Brien-Hughes", "o’brien", "Hughes",
           "C5014720", "c5014720x", "AB1 2CD", "ab12cd", "GU1 1AA", "ZZ9 9ZZ", "SW1A1AA", "@", "x@y.org", "a.b@c",
+          "EF3 4GH", "ef34gh", "ab1 2cdx", "AB1 2CD.", "ab1\t2cd", "A1 1AA", "ab12 3cd",
           "Alpha School", "Straße", "É", "café", "_", "-", "'", " ", "\n", "Forces", "BK1", "7", "ı", "İ"]
 
 
@@ -101,14 +102,20 @@ def test_the_vectorised_prefilter_drops_no_value_with_a_finding(watchlist, monke
     import cpdeval.leaks as leaks
 
     monkeypatch.setattr(leaks, "PREFILTER_MIN_VALUES", 0)
+    watchlist.personal_postcodes.add("EF34GH")   # an organisation's postcode that is also someone's: personal
     kept = could_leak(values, watchlist)
     assert scan_values(kept, watchlist, "t", "c") == scan_values(values, watchlist, "t", "c")
 
 
 def test_the_prefilter_leaves_out_what_cannot_hold_a_finding(watchlist):
-    values = [f"{i:064x}" for i in range(3000)] + ["Lewis Smith", "Dr Andrew Lewis", "call AB1 2CD", "café"]
-    assert could_leak(values, watchlist) == ["Dr Andrew Lewis", "call AB1 2CD", "café"]   # no phrase starts "lewis"
+    values = [f"{i:064x}" for i in range(3000)] + ["Lewis Smith", "Dr Andrew Lewis", "call AB1 2CD", "café",
+                                                   "gu1 1aa or ab12cd", "AB1 2CD ZZ9 9ZZ"]
+    # no phrase starts "lewis"; AB1 2CD is a school's, GU1 1AA the documentation's, ZZ9 9ZZ nobody's
+    assert could_leak(values, watchlist) == ["Dr Andrew Lewis", "café", "AB1 2CD ZZ9 9ZZ"]
     assert could_leak(values[:10], watchlist) == values[:10]                               # small: not filtered
+    watchlist.personal_postcodes.add("AB12CD")                     # a school's postcode that is also someone's
+    assert could_leak(values, watchlist) == ["Dr Andrew Lewis", "call AB1 2CD", "café", "gu1 1aa or ab12cd",
+                                             "AB1 2CD ZZ9 9ZZ"]
 
 
 def test_columns_identifying_people_or_pupils_are_reported():

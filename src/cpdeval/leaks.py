@@ -105,7 +105,7 @@ class Watchlist:
 
     _longest: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)   # (phrases counted, longest)
     _starts: tuple = field(default=(None, None), repr=False, compare=False)    # (sets seen, phrase starts)
-    _first_words: tuple = field(default=(None, None), repr=False, compare=False)   # (sets seen, polars list)
+    _lists: tuple = field(default=(None, None), repr=False, compare=False)     # (sets seen, polars lists)
 
     @property
     def max_words(self) -> int:
@@ -114,9 +114,10 @@ class Watchlist:
             self._longest = (len(self.phrases), max((len(p) for p in self.phrases), default=0))
         return self._longest[1]
 
-    def _seen(self) -> tuple[int, int, int, int]:
-        """Which phrase and raw id sets the cached views below were made from (sets only grow)."""
-        return id(self.phrases), len(self.phrases), id(self.raw_ids), len(self.raw_ids)
+    def _seen(self) -> tuple:
+        """Which sets the cached views below were made from (values are added to them, never taken away)."""
+        return tuple((id(s), len(s)) for s in (self.phrases, self.raw_ids, self.personal_postcodes,
+                                               self.institution_postcodes, self.documented_postcodes))
 
     @property
     def phrase_starts(self) -> set[str]:
@@ -125,14 +126,16 @@ class Watchlist:
             self._starts = (self._seen(), {p[0] for p in self.phrases})
         return self._starts[1]
 
-    @property
-    def first_words(self) -> pl.Series:
-        """The phrase starts and the raw ids, as one polars list for ``is_in``: made once per watchlist, not as a
-        literal of 165,000 words for every column scanned (1.1 s on the national year)."""
-        if self._first_words[0] != self._seen():
-            words_ = pl.Series(list(self.phrase_starts | self.raw_ids), dtype=pl.Utf8).implode()
-            self._first_words = (self._seen(), words_)
-        return self._first_words[1]
+    def polars_lists(self) -> dict[str, pl.Series]:
+        """Sets as polars lists (one row each) for ``is_in``, made once per watchlist, not as literals for every
+        column scanned (the 165,000 first words alone took 1.1 s on the national year): ``first_words``, the
+        phrase starts and raw ids; ``personal_postcodes``; ``public_postcodes``, those of institutions and the
+        documentation."""
+        if self._lists[0] != self._seen():
+            lists = {"first_words": self.phrase_starts | self.raw_ids, "personal_postcodes": self.personal_postcodes,
+                     "public_postcodes": self.institution_postcodes | self.documented_postcodes}
+            self._lists = (self._seen(), {k: pl.Series(list(v), dtype=pl.Utf8).implode() for k, v in lists.items()})
+        return self._lists[1]
 
     def add_personal(self, value: str) -> None:
         value = value.strip()
@@ -390,21 +393,31 @@ def could_leak(values: Sequence[str], wl: Watchlist) -> list[str]:
     cells of a large table: ids, hashes, codes) cannot hold a finding and are not looked at word by word.
 
     A value stays when it is not plain ASCII (Python's case folding and word rules then decide), holds an "@"
-    (an email address), matches the postcode pattern, or has a word that a watched phrase starts with or that is
-    a raw id. For ASCII text, lower case is case folding and the word pattern is the same in both regex engines,
-    so no value that could give a finding is dropped; a test compares the findings with and without it."""
+    (an email address), a postcode that is personal or not public (the tens of thousands of school postcodes
+    in the tables are not), or a word that a watched phrase starts with or that is a raw id. For ASCII text,
+    lower case is case folding and the word and postcode patterns match the same in both regex engines, so no
+    value that could give a finding is dropped; a test compares the findings with and without it."""
     if len(values) < PREFILTER_MIN_VALUES:
         return list(values)
-    return pl.DataFrame({"value": values}, schema={"value": pl.Utf8}).filter(_could_leak(pl.col("value"), wl))[
-        "value"].to_list()
+    return _filter_could_leak(pl.DataFrame({"value": values}, schema={"value": pl.Utf8}), wl)["value"].to_list()
 
 
-def _could_leak(value: pl.Expr, wl: Watchlist) -> pl.Expr:
-    """Whether a text :func:`scan_values` could find something in (see :func:`could_leak`); null: kept."""
-    return (~value.str.contains(r"^[\x00-\x7F]*$") | value.str.contains("@", literal=True)
-            | value.str.contains(POSTCODE.pattern)
+def _filter_could_leak(df: pl.DataFrame, wl: Watchlist) -> pl.DataFrame:
+    """The rows of ``df`` whose ``value`` :func:`scan_values` could find something in (see :func:`could_leak`).
+
+    In two steps: what is kept for sure (non-ASCII, "@", a watched first word) or holds a postcode, then, of the
+    values kept only for their postcodes (tens of thousands of school postcodes), those with a postcode that is
+    personal or not public: the postcodes are looked up only in those few values."""
+    lists = wl.polars_lists()
+    value = pl.col("value")
+    sure = (~value.str.contains(r"^[\x00-\x7F]*$") | value.str.contains("@", literal=True)
             | value.str.to_lowercase().str.extract_all(_WORD.pattern)
-            .list.eval(pl.element().is_in(wl.first_words)).list.any()).fill_null(True)
+            .list.eval(pl.element().is_in(lists["first_words"])).list.any()).fill_null(True)
+    df = df.with_columns(sure.alias("_sure")).filter(pl.col("_sure") | value.str.contains(POSTCODE.pattern))
+    postcode = pl.element().str.replace_all(" ", "", literal=True).str.to_uppercase()   # (the pattern's one space)
+    unsafe = (postcode.is_in(lists["personal_postcodes"]) | ~postcode.is_in(lists["public_postcodes"]))
+    return df.filter(pl.col("_sure") | value.str.extract_all(POSTCODE.pattern).list.eval(unsafe).list.any()
+                     ).drop("_sure")
 
 
 def scan_values(values: Iterable[str], wl: Watchlist, path: str, where: str) -> list[Finding]:
@@ -557,7 +570,7 @@ def _table_strings(df: pl.DataFrame, wl: Watchlist) -> Iterator[tuple[str, list[
     distinct = pl.concat([df.lazy().select(e.alias("value"), pl.lit(i, pl.UInt32).alias("column"))
                           for i, (_, e) in enumerate(columns)]).collect()
     if distinct.height >= PREFILTER_MIN_VALUES:
-        distinct = distinct.filter(_could_leak(pl.col("value"), wl))
+        distinct = _filter_could_leak(distinct, wl)
     values: list[list[str]] = [[] for _ in columns]
     for i, v in zip(distinct["column"].to_list(), distinct["value"].to_list()):
         values[i].append(v)
