@@ -308,7 +308,7 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
         wl.phrases.update(tuple(w[i:j]) for i in range(len(w)) for j in range(i + 2, len(w) + 1)
                           if any(len(x) > 1 for x in w[i:j]))
     longest = wl.max_words
-    starts = {p[0] for p in wl.phrases}
+    starts = wl.phrase_starts
     for key in _unique(name_keys):
         name = tuple(key.split(" "))
         for i in range(len(name) - 1):
