@@ -111,6 +111,18 @@ def test_ids_hashed_in_a_table_match_the_value_function(booking_file):
     assert ids == [pseudonymise_value("C9", KEY)] * 2
 
 
+
+@pytest.mark.parametrize("key", [b"k", b"synthetic-year-fixed-test-key", b"x" * 64, b"\xff" * 65, b"y" * 200])
+def test_many_ids_hash_exactly_as_the_standard_hmac(key):
+    import hashlib
+    import hmac
+
+    from cpdeval.pseudonymise import ID_LENGTH, _hmac_many
+
+    values = ["C1", "", "É\u00e9\U0001f600", "C" * 300]
+    assert _hmac_many(values, key) == [hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:ID_LENGTH]
+                                       for v in values]
+
 # -- workbooks and files that are not CSV ------------------------------------------------------------------
 
 def _workbook(path, rows, title=True, sheet="Bookings"):

@@ -36,6 +36,22 @@ def _hmac(normalised: str, key: bytes) -> str:
     return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:ID_LENGTH]
 
 
+def _hmac_many(values: list[str], key: bytes) -> list[str]:
+    """:func:`_hmac` of each value (the same digests): the key's inner and outer SHA-256 states are made once
+    and copied per value, as HMAC is defined (RFC 2104), which halves the cost of 145,000 ids."""
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    out = []
+    for v in values:
+        i, o = inner.copy(), outer.copy()
+        i.update(v.encode("utf-8"))
+        o.update(i.digest())
+        out.append(o.hexdigest()[:ID_LENGTH])
+    return out
+
+
 def pseudonymise_value(value: str, key: bytes) -> str:
     return _hmac(normalise_id(value), key)
 
@@ -49,7 +65,7 @@ def pseudonymise_column(df: pl.DataFrame, column: str, key: bytes) -> pl.DataFra
     ids = normalise_id_expr(pl.col(column))
     ids = pl.when(ids == "").then(None).otherwise(ids)   # an id of invisible characters only is no id
     distinct = df.select(ids.drop_nulls().unique()).to_series()
-    lookup = pl.DataFrame({"__id": distinct, "__hash": [_hmac(v, key) for v in distinct.to_list()]},
+    lookup = pl.DataFrame({"__id": distinct, "__hash": _hmac_many(distinct.to_list(), key)},
                           schema={"__id": pl.Utf8, "__hash": pl.Utf8})
     # a join, not replace_strict: polars' replace with 145,000 keys takes 1.1 s on 755,000 rows, the join 0.15 s
     # (joined on the id column alone, so no other column is copied)
