@@ -353,6 +353,27 @@ def test_save_figure_is_reproducible_and_writes_sidecar(tmp_path):
     plt.close(fig)
 
 
+def test_the_faster_png_compression_keeps_every_pixel(tmp_path, monkeypatch):
+    """PNG_COMPRESS_LEVEL changes how the file is packed, never what it shows: the image decodes to the pixels
+    matplotlib's default level gives."""
+    import numpy as np
+    from PIL import Image
+
+    import cpdeval.figures as figures
+
+    def draw(name):
+        fig, ax = figures.new_figure("barh", width_cm=12, height_cm=6)
+        ax.barh(["Primary", "Secondary"], [2671, 2108])
+        figures.finding_title(ax, "More primary than secondary schools were reached")
+        return figures.save_figure(fig, tmp_path / name, alt_text="a", caption="c", source="s", n=1)
+
+    fast = draw("fast.png")
+    monkeypatch.setattr(figures, "PNG_COMPRESS_LEVEL", 6)
+    default = draw("default.png")
+    assert fast.read_bytes() != default.read_bytes()      # (so the level is applied)
+    assert np.array_equal(np.asarray(Image.open(fast)), np.asarray(Image.open(default)))
+
+
 def test_text_measured_once_per_resolution_gives_the_same_png(tmp_path, monkeypatch):
     """save_figure measures each text once per dpi across renderers (a figure made taller, the crop box, the
     cropped canvas); the PNG and sidecar are the bytes matplotlib's per-renderer measuring gives."""

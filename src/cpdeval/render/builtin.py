@@ -505,12 +505,12 @@ class _Executor:
         return segs
 
     def _figure_md(self, cell: Cell, o: dict, fig, k: int, fig_label: str | None) -> str:
-        from cpdeval.figures import DPI
+        from cpdeval.figures import DPI, PNG_COMPRESS_LEVEL
 
         self.fig_dir.mkdir(parents=True, exist_ok=True)
         name = f"{cell.label or f'cell-{cell.index}'}-{k}.png"
         fig.savefig(self.fig_dir / name, format="png", dpi=DPI, bbox_inches="tight",
-                    metadata={"Software": None})
+                    metadata={"Software": None}, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
         cap = o.get("fig-cap") or ""
         alt = _attr_value(o.get("fig-alt") or cap or "Figure")
         src = f"figures/{name}"
