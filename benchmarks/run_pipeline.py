@@ -156,6 +156,24 @@ def reconciliation(project: Path) -> dict:
     return {"all": {k: sum(t[k] for t in tables.values()) for k in ROW_COUNTS}, **tables}
 
 
+def summary(result: dict) -> str:
+    """The table a run prints: each job's wall time, CPU and peak memory, then the whole run and its rows."""
+    full, jobs = result["full_run"], result["jobs"]
+    lines = [f"{'job':34} {'wall s':>7} {'cpu s':>7} {'peak MiB':>9}"]
+    lines += [f"{j['job']:34} {j['wall_s']:>7.2f} {j['cpu_s']:>7.2f} {j['peak_rss_mib']:>9.0f}" for j in jobs]
+    every = result["rows"]["all"]
+    bookings = result["rows"].get("bookings", dict.fromkeys(ROW_COUNTS, 0))
+    return "\n".join(lines) + (
+        f"\n\n{result['size']} synthetic year{', with bad rows' if result['dirty'] else ''}, {result['cores']} cores:"
+        f"\nraw -> every derived table and report: {full['wall_s']:.1f} s wall, {result['jobs_cpu_s']:.1f} s CPU in "
+        f"jobs; peak {full['peak_process_mib']:,} MiB in one process, {full['peak_all_processes_mib']:,} MiB "
+        f"all together\nrows in {every['rows_in']:,}: accepted {every['rows_accepted']:,}, quarantined "
+        f"{every['rows_quarantined']:,} (bookings {bookings['rows_quarantined']:,}; "
+        f"{result['bad_rows_planted']:,} bad rows planted), set aside {every['rows_set_aside']:,}"
+        f"\ngenerating the year {result['generate']['wall_s']:.1f} s; no-op re-run {result['noop_rerun_s']:.2f} s; "
+        f"snakemake -n {result['dry_run_s']:.2f} s")
+
+
 def main(argv=None) -> int:
     from cpdeval.synthetic.lookups import SIZES
 
@@ -165,7 +183,12 @@ def main(argv=None) -> int:
     ap.add_argument("--dirty", action="store_true", help="plant bad rows in the booking exports")
     ap.add_argument("--every", type=int, default=250, help="with --dirty: one row in EVERY is broken")
     ap.add_argument("--out", default=None, help="JSON output (default benchmarks/results/<size>[-dirty].json)")
+    ap.add_argument("--show", type=Path, default=None, metavar="JSON",
+                    help="print the table of a result written earlier (CI prints its own run's) and stop")
     args = ap.parse_args(argv)
+    if args.show:
+        print(summary(json.loads(args.show.read_text(encoding="utf-8"))))
+        return 0
     name = args.size + ("-dirty" if args.dirty else "")
     with tempfile.TemporaryDirectory(prefix="cpdeval-bench-") as tmp:
         project = copy_project(Path(tmp) / "project")
@@ -190,17 +213,7 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\n{'job':34} {'wall s':>7} {'cpu s':>7} {'peak MiB':>9}")
-    for j in jobs:
-        print(f"{j['job']:34} {j['wall_s']:>7.2f} {j['cpu_s']:>7.2f} {j['peak_rss_mib']:>9.0f}")
-    every, bookings = rows["all"], rows.get("bookings", dict.fromkeys(ROW_COUNTS, 0))
-    print(f"\nraw -> every derived table and report: {full['wall_s']:.1f} s wall, {result['jobs_cpu_s']:.1f} s CPU in "
-          f"jobs; peak {full['peak_process_mib']:,} MiB in one process, {full['peak_all_processes_mib']:,} MiB "
-          f"all together\nrows in {every['rows_in']:,}: accepted {every['rows_accepted']:,}, quarantined "
-          f"{every['rows_quarantined']:,} (bookings {bookings['rows_quarantined']:,}), set aside "
-          f"{every['rows_set_aside']:,}\ngenerating the year "
-          f"{generate['wall_s']:.1f} s; no-op re-run {noop['wall_s']:.2f} s; snakemake -n {dry['wall_s']:.2f} s\n"
-          f"written to {out}")
+    print(summary(result) + f"\nwritten to {out}")
     return 0
 
 
