@@ -56,7 +56,7 @@ __all__ = [
     "HOURS_PER_UNIT", "ROLE_GROUP", "ROLE_GROUPS", "REACH_PHASE", "REACH_PHASES", "PROVIDERS",
     "STATE_FUNDED_TYPE_GROUPS", "ELIGIBLE_REACH_PHASES",
     "school_attributes", "build_engagements", "build_school_year", "reconcile_engagements",
-    "state_funded_expr", "eligible_schools",
+    "state_funded_expr", "eligible_schools", "BOOKING_COLUMNS",
 ]
 
 #: Hours of CPD in one unit (as the booking system defines it).
@@ -118,6 +118,14 @@ def _with_school_key(schools: pl.DataFrame, lineage: pl.DataFrame | None) -> pl.
         return (schools.join(lineage.select("urn", "school_key"), on="urn", how="left")
                 .with_columns(pl.col("school_key").fill_null(pl.col("urn"))))
     return schools.with_columns(pl.col("urn").alias("school_key"))
+
+
+#: The linked bookings' columns the engagement table and its reconciliation use (the stage reads only these:
+#: the organisation's name and postcode and the activity's title are the largest and are not needed).
+BOOKING_COLUMNS = ("booking_id", "participant_id", "role", "activity_id", "activity_type", "provider",
+                   "partnership_id", "region", "start_date", "sessions", "units", "status", "bursary",
+                   "priority_school", "led_by_practitioner", "fee", "urn", "school_key", "match_method",
+                   "source_file", "source_row")
 
 
 def build_engagements(bookings: pl.DataFrame, schools: pl.DataFrame, lineage: pl.DataFrame | None = None, *,

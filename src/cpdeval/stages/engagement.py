@@ -11,13 +11,15 @@ def engagement(job: Job) -> None:
     import polars as pl
 
     from ..contracts import load_contract
-    from ..engagement import apply_priority_list, build_engagements, build_school_year, reconcile_engagements
+    from ..engagement import (BOOKING_COLUMNS, apply_priority_list, build_engagements, build_school_year,
+                              reconcile_engagements)
 
     p = job.params
     years = dict(p.years)
     regular = dict(p.regular_use)
     with step(job.logger, "reading linked bookings, the register and the URN lineage"):
-        bookings, schools, lineage = (read_table(job_value(job.input, k)) for k in ("bookings", "schools", "lineage"))
+        bookings = read_table(job_value(job.input, "bookings"), columns=list(BOOKING_COLUMNS))
+        schools, lineage = (read_table(job_value(job.input, k)) for k in ("schools", "lineage"))
     with step(job.logger, f"building the engagement table from {bookings.height} bookings"):
         eng = build_engagements(bookings, schools, lineage, fy_start_month=int(years["financial_year_start_month"]),
                                 terms=years.get("terms"))
