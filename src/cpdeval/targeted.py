@@ -61,7 +61,7 @@ __all__ = [
     "ofsted_direction", "ofsted_funnel", "ofsted_cases",
     "self_assessment_means", "criterion_ranks", "self_assessment_change", "self_assessment_cell_counts",
     "maturity_change", "outcomes_by_type", "outcomes_by_audience", "outcomes_by_domain",
-    "cpd_units_by_school", "unit_band_labels", "unit_band_expr", "school_outcomes", "outcomes_by_group",
+    "BOOKING_COLUMNS", "cpd_units_by_school", "unit_band_labels", "unit_band_expr", "school_outcomes", "outcomes_by_group",
     "monitoring_table", "monitoring_checks", "data_checks", "targeted_tables",
 ]
 
@@ -565,6 +565,10 @@ def _school_keys(schools: pl.DataFrame, lineage: pl.DataFrame | None) -> pl.Data
         return s.with_columns(pl.col("urn").alias("school_key"))
     return (s.join(lineage.select("urn", "school_key"), on="urn", how="left")
             .with_columns(pl.col("school_key").fill_null(pl.col("urn"))))
+
+
+#: The linked bookings' columns :func:`cpd_units_by_school` uses (the stage reads only these).
+BOOKING_COLUMNS = ("status", "urn", "school_key", "units", "start_date", "activity_id")
 
 
 def cpd_units_by_school(schools: pl.DataFrame, bookings: pl.DataFrame,

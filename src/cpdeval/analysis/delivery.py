@@ -46,7 +46,7 @@ from ..calendar import FY_START_MONTH, TERMS, label_start, term_label, terms_in_
 from ..engagement import (ELIGIBLE_REACH_PHASES, PROVIDERS, REACH_PHASES, ROLE_GROUPS, eligible_schools)
 
 __all__ = [
-    "PROVIDER_LABEL", "PHASE_LABEL", "ROLE_LABEL", "TARGET_METRICS",
+    "ENGAGEMENT_COLUMNS", "PROVIDER_LABEL", "PHASE_LABEL", "ROLE_LABEL", "TARGET_METRICS",
     "units_by_term", "units_by_year", "year_on_year", "reach_counts", "participants_by_role",
     "schools_by_phase", "reach_long", "against_targets", "penetration", "school_flows",
     "delivery_tables",
@@ -355,6 +355,12 @@ def school_flows(school_year: pl.DataFrame, years: Sequence[str]) -> pl.DataFram
                              .alias("pct_used_before"))
             .select("financial_year", "reached", "new", "retained", "returning", "lapsed", "reached_previous",
                     "pct_used_before", "status"))
+
+
+#: The engagement columns the delivery tables use (the stage reads only these; a function that needs another
+#: fails with polars' missing-column error, never quietly).
+ENGAGEMENT_COLUMNS = ("booking_id", "participant_id", "role_group", "provider", "start_date", "financial_year",
+                      "term", "units", "priority_school", "school_key", "phase_group", "reach_phase")
 
 
 def delivery_tables(engagements: pl.DataFrame, school_year: pl.DataFrame, schools: pl.DataFrame,

@@ -23,14 +23,15 @@ OUTPUTS = {
 
 def delivery_analysis(job: Job) -> None:
     from ..analysis import delivery_figures as figs
-    from ..analysis.delivery import delivery_tables
+    from ..analysis.delivery import ENGAGEMENT_COLUMNS, delivery_tables
 
     p, inp, out = job.params, job.input, job.output
     years = dict(job_required(p, "years"))
     threshold = int(job_required(p, "disclosure_min_count"))
     with step(job.logger, "reading the engagement tables and the register"):
-        eng, sy, schools, lineage, targets = (read_table(job_value(inp, k)) for k in
-                                              ("engagements", "school_year", "schools", "lineage", "targets"))
+        eng = read_table(job_value(inp, "engagements"), columns=list(ENGAGEMENT_COLUMNS))
+        sy, schools, lineage, targets = (read_table(job_value(inp, k)) for k in
+                                         ("school_year", "schools", "lineage", "targets"))
     with step(job.logger, f"computing delivery and reach for {len(years['delivery'])} years"):
         t = delivery_tables(eng, sy, schools, lineage, targets, years=years)
     write_tables(t, out, [name for name in OUTPUTS if not name.startswith("fig_")])

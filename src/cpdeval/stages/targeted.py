@@ -9,7 +9,7 @@ from .io import Job, job_required, job_value, read_table, write_tables
 
 def targeted_analysis(job: Job) -> None:
     from ..ingest.targeted import TARGETED_TABLES, load_codebook
-    from ..targeted import targeted_tables
+    from ..targeted import BOOKING_COLUMNS, targeted_tables
     from ..targeted_figures import (
         fig_maturity,
         fig_outcome_types,
@@ -18,7 +18,7 @@ def targeted_analysis(job: Job) -> None:
 
     p, i, o = job.params, job.input, job.output
     read = {t: read_table(job_value(i, t)) for t in TARGETED_TABLES}
-    bookings = read_table(job_value(i, "bookings"))
+    bookings = read_table(job_value(i, "bookings"), columns=list(BOOKING_COLUMNS))
     lineage_path = job_value(i, "lineage")
     lineage = read_table(lineage_path) if lineage_path else None
     codebook = load_codebook(job_value(i, "codebook") or None)
