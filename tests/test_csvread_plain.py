@@ -105,3 +105,18 @@ def test_a_last_line_holding_a_lone_carriage_return_is_read_not_a_traceback(tmp_
         csvread.read_text_csv(f, encoding="auto")
     f.write_bytes(b"URN,Name,Phase\n1,a,b\n\r2,c,\xff")
     assert csvread.read_text_csv(f, encoding="auto").height == 2
+
+
+def test_a_head_cut_inside_the_first_records_reads_the_whole_file(tmp_path, monkeypatch):
+    """The header checks read the first 22 records; when they do not all end in the decoded head (a quoted field
+    of a megabyte near the top), the file is decoded whole, so the checks see what the decoding reader sees."""
+    monkeypatch.setattr(csvread, "HEAD_BYTES", 200)
+    f = tmp_path / "long.csv"
+    f.write_bytes(("Report of schools\n" + 'URN,Name,Phase\n1,"' + "a\n" * 200 + '",b\n'
+                   + "".join(f"{i},n,p\n" for i in range(2, 40))).encode())
+    assert csvread._plain_utf8(f, "utf-8", ",") is None
+    fast, slow = both_ways(f, encoding="utf-8")
+    assert fast == slow and fast[0] == "stop" and "title" in fast[1]
+    f.write_bytes(("URN,Name,Phase\n" + "".join(f"{i},n,p\n" for i in range(1, 60))).encode())
+    assert csvread._plain_utf8(f, "utf-8", ",") is not None      # 22 whole records in the head: read as bytes
+    assert both_ways(f, encoding="utf-8")[0] == both_ways(f, encoding="utf-8")[1]

@@ -338,6 +338,8 @@ def _first_ragged_row(text: str, n_header: int) -> tuple[int | None, int]:
 #: How much of a plain UTF-8 file is decoded for the header checks (header, title lines, separator): far more
 #: than the first 21 records they look at.
 HEAD_BYTES = 1 << 20
+#: Records the header checks read (:func:`_header_of`, :func:`_title_lines`): the head must hold them whole.
+HEAD_RECORDS = 22
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -371,6 +373,8 @@ def _plain_utf8(path: Path, encoding: str, separator: str) -> tuple[str, bytes] 
     first = head[:head.find("\n") + 1 if "\n" in head else len(head)]
     if not first.strip() or first.strip().lower().startswith("sep="):
         return None
+    if cut < len(data) and sum(1 for _ in zip(range(HEAD_RECORDS + 1), csv.reader(_lines(head)))) <= HEAD_RECORDS:
+        return None   # the records the header checks read do not all end inside the head: decode the whole file
     return head, data
 
 
