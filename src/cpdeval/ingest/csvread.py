@@ -14,9 +14,11 @@ What it handles (each seen in real DfE/GIAS files or CRM exports):
 
 Blank cells (``,,`` and ``,"",``) come back as null; other text is returned untouched (no trimming),
 so the contract layer decides what a value means. A row with more fields than the header stops the run
-(naming the line); a row with fewer is padded with nulls, which the contract's required-value rules catch. The file is decoded in Python first, so a byte that
-is not valid in the stated encoding stops the run with an :class:`~cpdeval.errors.InputError` naming the
-file and the line of the offending byte, instead of polars' generic error or silent replacement
+(naming the line); a row with fewer is padded with nulls, which the contract's required-value rules catch.
+Every byte is checked before polars parses the file: a UTF-8 file that checks as valid UTF-8 goes to polars as
+bytes (only its first lines decoded in Python, for the header checks); any other file is decoded in Python,
+so a byte that is not valid in the stated encoding stops the run with an :class:`~cpdeval.errors.InputError`
+naming the file and the line of the offending byte, instead of polars' generic error or silent replacement
 characters. A file read as Windows-1252 / Latin-1 that is in fact UTF-8 (it decodes as UTF-8 and has
 non-ASCII characters) stops too, naming the first such line: read as Windows-1252 it would give silent
 mojibake ("Ã©" for "é"). A quote that is never closed stops with the line where its record starts, and a
