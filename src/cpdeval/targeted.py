@@ -61,7 +61,8 @@ __all__ = [
     "ofsted_direction", "ofsted_funnel", "ofsted_cases",
     "self_assessment_means", "criterion_ranks", "self_assessment_change", "self_assessment_cell_counts",
     "maturity_change", "outcomes_by_type", "outcomes_by_audience", "outcomes_by_domain",
-    "BOOKING_COLUMNS", "cpd_units_by_school", "unit_band_labels", "unit_band_expr", "school_outcomes", "outcomes_by_group",
+    "BOOKING_COLUMNS", "cpd_units_by_school", "unit_band_labels", "unit_band_expr", "school_outcomes",
+    "outcomes_by_group",
     "monitoring_table", "monitoring_checks", "data_checks", "targeted_tables",
 ]
 
