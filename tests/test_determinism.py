@@ -119,7 +119,13 @@ def _run_and_kill(project: Path, marker: Path, sig: int, timeout: float = 900) -
         finally:
             if proc.poll() is None and not killed:
                 os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=120)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                # Snakemake can hang in its own shutdown after SIGTERM (seen once in CI, after every job had died);
+                # a scheduler then kills it outright (SLURM sends SIGKILL after its grace period), as here
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=120)
     missing = [f for f in _final_outputs(project) if not f.exists()]
     return killed and proc.returncode != 0, missing
 
