@@ -117,11 +117,12 @@ def test_many_ids_hash_exactly_as_the_standard_hmac(key):
     import hashlib
     import hmac
 
-    from cpdeval.pseudonymise import ID_LENGTH, _hmac_many
+    from cpdeval.pseudonymise import ID_LENGTH, _hmac_many, pseudonymise_value
 
     values = ["C1", "", "É\u00e9\U0001f600", "C" * 300]
     assert _hmac_many(values, key) == [hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:ID_LENGTH]
                                        for v in values]
+    assert pseudonymise_value(" c1\u200b", key) == hmac.new(key, b"C1", hashlib.sha256).hexdigest()[:ID_LENGTH]
 
 # -- workbooks and files that are not CSV ------------------------------------------------------------------
 

@@ -162,11 +162,20 @@ def read_header(path: str | Path, *, encoding: str = "utf-8", sheet: str | int |
     return _header_of(_drop_sep_line(decode_file(path, encoding)))
 
 
+def _first_line(text: str) -> str:
+    return text[:text.find("\n") + 1 if "\n" in text else len(text)]
+
+
+def _is_sep_line(line: str) -> bool:
+    """Excel's ``sep=,`` line (the first line of some CSV exports)."""
+    return line.strip().lower().startswith("sep=")
+
+
 def _drop_sep_line(text: str, separator: str = ",") -> str:
     """Excel writes ``sep=,`` on the first line of some CSV exports: honour it when it names the separator
     the file is read with (the line becomes blank, so line numbers stay); otherwise say what the file is."""
-    first = text[:text.find("\n") + 1 if "\n" in text else len(text)]
-    if not first.strip().lower().startswith("sep="):
+    first = _first_line(text)
+    if not _is_sep_line(first):
         return text
     sep = first.strip()[4:5]
     if sep != separator:
@@ -358,8 +367,11 @@ def _plain_utf8(path: Path, encoding: str, separator: str) -> tuple[str, bytes] 
     (or ``auto``) and valid UTF-8, lines ended by LF or CRLF, no ``sep=`` line and no blank line before
     the header. Anything else (other encodings, damaged text, CR-only line ends, a leading blank or
     ``sep=`` line) returns None, and :func:`_decoded_text` reads the file, naming any problem."""
-    if encoding.replace("-", "").replace("_", "").lower() not in ("utf8", "auto"):
-        return None
+    try:
+        if encoding != "auto" and _normalise_encoding(encoding) != "utf-8":
+            return None
+    except ValueError:
+        return None   # (the decoding reader names an unknown encoding)
     try:
         data = path.read_bytes()
     except OSError:
@@ -372,8 +384,8 @@ def _plain_utf8(path: Path, encoding: str, separator: str) -> tuple[str, bytes] 
         return None
     cut = len(data) if len(data) <= HEAD_BYTES else data.rfind(b"\n", 0, HEAD_BYTES) + 1
     head = data[:cut].decode("utf-8")
-    first = head[:head.find("\n") + 1 if "\n" in head else len(head)]
-    if not first.strip() or first.strip().lower().startswith("sep="):
+    first = _first_line(head)
+    if not first.strip() or _is_sep_line(first):
         return None
     if cut < len(data) and sum(1 for _ in zip(range(HEAD_RECORDS + 1), csv.reader(_lines(head)))) <= HEAD_RECORDS:
         return None   # the records the header checks read do not all end inside the head: decode the whole file
@@ -472,8 +484,11 @@ def read_text_csv(path: str | Path, *, encoding: str = "utf-8", columns: Iterabl
     if df.height == 0:
         raise InputError(path, "the file has a header but no data rows", row=2,
                          rule="at least one data row")
+    def body_text() -> str:   # the body as text: decoded here, for the rare checks that need it, when read as bytes
+        return body if body is not None else body_bytes.decode("utf-8")
+
     if not body_bytes.endswith(b"\n"):
-        _refuse_truncated(path, body if body is not None else body_bytes.decode("utf-8"), len(header), lead_lines)
+        _refuse_truncated(path, body_text(), len(header), lead_lines)
     # Blank cells: polars gives "" for a quoted empty field; make every blank a null.
     df = df.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
                          for c in df.columns)
@@ -488,7 +503,7 @@ def read_text_csv(path: str | Path, *, encoding: str = "utf-8", columns: Iterabl
         rows = pl.int_range(2, df.height + 2, eager=True).alias("source_row") + lead_lines
         df = df.with_columns(rows.cast(pl.Int64).alias("source_row"))
     else:
-        starts, blank = _record_start_lines(body if body is not None else body_bytes.decode("utf-8"))
+        starts, blank = _record_start_lines(body_text())
         if len(starts) == df.height:
             df = df.with_columns(pl.Series("source_row", [s + lead_lines for s in starts], dtype=pl.Int64),
                                  pl.Series("__blank", blank, dtype=pl.Boolean))
