@@ -67,3 +67,23 @@ def test_every_job_records_its_own_time_and_memory(tmp_path, monkeypatch):
     smk, log = _job(tmp_path, monkeypatch, "def run(job):\n    raise KeyError('x')\n")
     assert main(smk) == 1
     assert json.loads((log.parent / "usage" / "fake.json").read_text())["exit_status"] == 1
+
+
+def test_exit_now_keeps_the_log_and_the_terminal_output(tmp_path):
+    """The fast exit skips the interpreter's shutdown, not the flushing: a log line, text left in stdout's
+    buffer (a pipe, so block-buffered) and the status all arrive."""
+    import subprocess
+
+    log = tmp_path / "job.log"
+    code = ("import sys\n"
+            "from cpdeval.logs import job_logger\n"
+            "from cpdeval.runner import exit_now\n"
+            f"job_logger('fake_rule', {str(log)!r}).info('last line of the job')\n"
+            "sys.stdout.write('no newline, still buffered')\n"
+            "exit_now(3)\n"
+            "print('never reached')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert done.stdout == "no newline, still buffered"
+    assert "fake_rule: last line of the job" in log.read_text(encoding="utf-8")
+    assert "last line of the job" in done.stderr

@@ -66,5 +66,26 @@ def _record_usage(smk, log_path: str, status: int) -> None:
         pass   # a measurement that cannot be written never fails the job
 
 
+def exit_now(status: int) -> None:
+    """End the job's process with ``status`` once its log and terminal output are flushed, skipping the
+    interpreter's own shutdown.
+
+    That shutdown tears down every module and object one by one: 0.25 s in the operations job, 0.5 s in the
+    attainment job (matplotlib, scipy and statsmodels loaded), about 4 s of CPU over a national run's jobs,
+    for nothing a job needs. By the time the stage function has returned, its outputs are written and closed
+    (each through a ``with`` block or a call that closes the file), its thread pools joined and its temporary
+    folders removed; what remains is the log, flushed here."""
+    import logging
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):   # a closed or broken stream: nothing more can be said on it
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__" and "snakemake" in globals():
-    sys.exit(main(globals()["snakemake"]))
+    exit_now(main(globals()["snakemake"]))
