@@ -49,8 +49,6 @@ rule attainment_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/attainment_analysis.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/attainment_analysis.tsv"
     script:
         RUNNER
 

@@ -24,8 +24,6 @@ rule year_on_year:
         previous_years=PREVIOUS_YEARS,
     log:
         f"logs/{RUN.year}/year_on_year.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/year_on_year.tsv",
     script:
         RUNNER
 

@@ -21,8 +21,6 @@ rule delivery_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/delivery_analysis.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/delivery_analysis.tsv",
     script:
         RUNNER
 

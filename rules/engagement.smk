@@ -21,7 +21,5 @@ rule engagement:
         regular_use=RUN.data["thresholds"]["regular_use"],
     log:
         f"logs/{RUN.year}/engagement.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/engagement.tsv",
     script:
         RUNNER

@@ -34,8 +34,6 @@ rule impact_analysis:
         instruments_dir="schemas/instruments",
     log:
         f"logs/{RUN.year}/impact_analysis.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/impact_analysis.tsv",
     script:
         RUNNER
 

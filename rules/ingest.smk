@@ -26,8 +26,6 @@ rule ingest_bookings:
         years=RUN.data["years"],
     log:
         f"logs/{RUN.year}/ingest_bookings.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_bookings.tsv",
     script:
         RUNNER
 
@@ -49,8 +47,6 @@ rule ingest_register:
         encoding={k: RUN.data["inputs"][f"{k}_encoding"] for k in ("register", "links", "census")},
     log:
         f"logs/{RUN.year}/ingest_register.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_register.tsv",
     script:
         RUNNER
 
@@ -70,8 +66,6 @@ rule ingest_performance:
         ks="ks2|ks4",
     log:
         f"logs/{RUN.year}/ingest_performance_{{ks}}.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_performance_{{ks}}.tsv",
     script:
         RUNNER
 
@@ -89,8 +83,6 @@ rule ingest_surveys:
         instruments=list(RUN.survey_files),
     log:
         f"logs/{RUN.year}/ingest_surveys.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_surveys.tsv",
     script:
         RUNNER
 
@@ -109,8 +101,6 @@ rule ingest_reference:
         key_fingerprint=KEY.fingerprint,
     log:
         f"logs/{RUN.year}/ingest_reference.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_reference.tsv",
     script:
         RUNNER
 
@@ -128,7 +118,5 @@ rule ingest_targeted:
         quality=RUN.data["quality"],
     log:
         f"logs/{RUN.year}/ingest_targeted.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/ingest_targeted.tsv",
     script:
         RUNNER

@@ -17,7 +17,5 @@ rule link:
         years=RUN.data["years"],
     log:
         f"logs/{RUN.year}/link.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/link.tsv",
     script:
         RUNNER

@@ -22,8 +22,6 @@ rule operations_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/operations_analysis.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/operations_analysis.tsv",
     script:
         RUNNER
 

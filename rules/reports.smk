@@ -34,8 +34,6 @@ rule audit:
         data_dictionary=f"{DERIVED}/audit/data_dictionary.parquet",
     log:
         f"logs/{RUN.year}/audit.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/audit.tsv",
     script:
         RUNNER
 
@@ -54,8 +52,6 @@ rule provenance:
         absent=RUN.absent_inputs(),
     log:
         f"logs/{RUN.year}/provenance.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/provenance.tsv",
     script:
         RUNNER
 
@@ -84,8 +80,6 @@ rule render_chapter:
         chapter="|".join(CHAPTER_INPUTS),
     log:
         f"logs/{RUN.year}/render_{{chapter}}.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/render_{{chapter}}.tsv",
     script:
         RUNNER
 
@@ -106,8 +100,6 @@ rule disclosure_audit:
         threshold=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/disclosure_audit.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/disclosure_audit.tsv",
     script:
         RUNNER
 
@@ -148,7 +140,5 @@ rule report:
         threshold=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/report.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/report.tsv",
     script:
         RUNNER

@@ -15,7 +15,5 @@ if RUN.is_synthetic:
             targeted=RUN.data["targeted"],
         log:
             f"logs/{RUN.year}/synthesise.log",
-        benchmark:
-            f"logs/{RUN.year}/benchmarks/synthesise.tsv",
         script:
             RUNNER

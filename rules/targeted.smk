@@ -39,8 +39,6 @@ rule targeted_analysis:
         allow_names=RUN.data["render"].get("allow_names", False),
     log:
         f"logs/{RUN.year}/targeted_analysis.log",
-    benchmark:
-        f"logs/{RUN.year}/benchmarks/targeted_analysis.tsv",
     script:
         RUNNER
 
