@@ -168,6 +168,50 @@ def test_scan_paths_reads_every_kind_of_output_file(watchlist, tmp_path):
     assert "Andrew Lewis" in " ".join(png_text(out / "figures" / "g.png"))
 
 
+def test_scanning_in_threads_gives_the_findings_in_file_order(watchlist, tmp_path):
+    """Files are scanned two at a time; the result is the one-at-a-time result, in the same order."""
+    out = tmp_path / "derived"
+    out.mkdir()
+    for i in range(12):
+        name = ["rang Andrew Lewis", "sob@gmail.com", "C5014720", "nothing here"][i % 4]
+        pl.DataFrame({"urn": [100000 + i] * 3000, "note": [f"{name} {j}" for j in range(3000)]}
+                     ).write_parquet(out / f"t{i:02d}.parquet")
+        (out / f"n{i:02d}.json").write_text(f'{{"note": "{name}"}}')
+    one = scan_paths([out], watchlist, MEASURES, relative_to=tmp_path, workers=1)
+    two = scan_paths([out], watchlist, MEASURES, relative_to=tmp_path, workers=2)
+    assert two.files == one.files == {"parquet": 12, "json": 12}
+    assert len(one.findings) > 12
+    assert two.findings == one.findings
+    assert [f.path for f in one.findings] == sorted(f.path for f in one.findings)
+
+
+def test_a_watchlist_read_in_threads_is_the_one_read_file_by_file(tmp_path):
+    files = []
+    for i, rows in enumerate([ROWS, ROWS[1:], ROWS[:1], ROWS[::-1]]):
+        files.append((write_csv(tmp_path / f"bookings{i}.csv", HEADER, rows), "utf-8"))
+    survey = write_csv(tmp_path / "survey.csv", "Response ID,Contact", ["1,x@y.org", "2,Ann Other"])
+    files.insert(2, (survey, "utf-8"))
+    one = build_watchlist(files, list_contracts(), documentation=[], workers=1)
+    two = build_watchlist(files, list_contracts(), documentation=[], workers=2)
+    assert watchlist_contents(two) == watchlist_contents(one)
+    assert two.undeclared_personal == one.undeclared_personal == [(str(survey), "Contact")]
+    assert one.skipped_single_words == two.skipped_single_words
+
+
+def test_the_first_unreadable_raw_file_is_the_one_named(tmp_path):
+    good = write_csv(tmp_path / "bookings.csv", HEADER, ROWS)
+    bad1, bad2 = tmp_path / "first.csv", tmp_path / "second.csv"
+    bad1.write_bytes(b"")
+    bad2.write_bytes(b"")
+    files = [(good, "utf-8"), (bad1, "utf-8"), (good, "utf-8"), (bad2, "utf-8")]
+    with pytest.raises(Exception) as one:
+        build_watchlist(files, list_contracts(), documentation=[], workers=1)
+    with pytest.raises(Exception) as two:
+        build_watchlist(files, list_contracts(), documentation=[], workers=2)
+    assert "first.csv" in str(one.value)
+    assert type(two.value) is type(one.value) and str(two.value) == str(one.value)
+
+
 # --------------------------------------------------------------------------- the synthetic year's outputs
 
 def _raw_inputs(project: Path) -> list[tuple[str, str]]:

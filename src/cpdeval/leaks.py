@@ -29,6 +29,7 @@ import re
 import struct
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -65,6 +66,11 @@ PUPIL_COLUMN_WORDS = (("upn",), ("uln",), ("pmr",), ("pupil", "id"), ("pupil", "
 #: Columns that, beside a school id and an academic year, may legitimately split school-level attainment.
 _ATTAINMENT_SPLITS = ("key_stage", "rectype", "measure", "bound", "source_file", "source_column")
 _SCHOOL_IDS = ("urn", "school_key")
+
+
+#: Files read or scanned at once, in threads (polars reads and filters outside Python's lock): the audit runs
+#: last, alone, on machines of two cores or more.
+SCAN_WORKERS = 2
 
 
 def normalise_postcode(value: str) -> str:
@@ -136,6 +142,18 @@ class Watchlist:
                      "public_postcodes": self.institution_postcodes | self.documented_postcodes}
             self._lists = (self._seen(), {k: pl.Series(list(v), dtype=pl.Utf8).implode() for k, v in lists.items()})
         return self._lists[1]
+
+    def absorb(self, other: "Watchlist") -> None:
+        """Add what ``other`` watches (another file's values) to this watchlist."""
+        for mine, theirs in ((self.phrases, other.phrases), (self.emails, other.emails),
+                             (self.raw_ids, other.raw_ids), (self.personal_postcodes, other.personal_postcodes),
+                             (self.institution_postcodes, other.institution_postcodes),
+                             (self.documented_postcodes, other.documented_postcodes)):
+            mine.update(theirs)
+        for phrase, names in other.institution_names.items():
+            self.institution_names.setdefault(phrase, []).extend(names)
+        self.skipped_single_words += other.skipped_single_words
+        self.undeclared_personal += other.undeclared_personal
 
     def add_personal(self, value: str) -> None:
         value = value.strip()
@@ -243,13 +261,14 @@ def _read_defensive(path: Path, encoding: str) -> pl.DataFrame:
 
 
 def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequence | None = None,
-                    documentation: Iterable[str] | None = None) -> Watchlist:
+                    documentation: Iterable[str] | None = None, workers: int | None = None) -> Watchlist:
     """Collect the personal values, raw ids and institution postcodes of the raw CSV inputs.
 
     ``raw_files``: (path, encoding) pairs. ``contracts``: the data contracts (default: ``schemas/``);
     their ``personal:`` lists name the personal columns, and their ``participant_id`` columns name the
     raw id columns (by ``source``). ``documentation``: texts whose example postcodes may appear in outputs
-    (default: the contract files, which the methods chapter prints as the data dictionary).
+    (default: the contract files, which the methods chapter prints as the data dictionary). ``workers``: files
+    read at once (default :data:`SCAN_WORKERS`).
     """
     from . import SCHEMAS_DIR
     from .contracts import list_contracts
@@ -261,45 +280,22 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
     raw_id_cols = {col.source for c in contracts for col in c.columns
                    if col.name in PSEUDONYMISED_COLUMNS and col.source}
     wl = Watchlist()
+    for text in documentation:
+        wl.documented_postcodes.update(normalise_postcode(m.group()) for m in POSTCODE.finditer(text))
     # words of values, as space-joined keys (words hold no space), gathered over all files and made into
     # tuples once: the same names recur in every year's export
     split_keys: list[pl.Series] = []    # a row's personal cells joined
     phrase_keys: list[pl.Series] = []   # personal values of two words or more
     name_keys: list[pl.Series] = []     # institution names
-    for text in documentation:
-        wl.documented_postcodes.update(normalise_postcode(m.group()) for m in POSTCODE.finditer(text))
-    for path, encoding in raw_files:
-        path = Path(path)
-        if path.suffix.lower() not in (".csv", ".xlsx") or not path.is_file():
-            continue
-        df = _read_raw(path, encoding)
-        # a name split over columns (title, first name, last name): watch its runs of two words or more
-        split = [c for c in df.columns if c in personal]
-        if len(split) > 1:
-            # each row's cells that hold no email address, joined (words never span the joining space), once each
-            joined = df.select(pl.concat_str([pl.when(~pl.col(c).str.contains(EMAIL.pattern)).then(pl.col(c))
-                                              for c in split], separator=" ", ignore_nulls=True)).to_series()
-            split_keys.append(_word_keys(joined.drop_nulls().unique()))
-        # any other column holding an email address, all columns in one pass (an ASCII pattern: polars and re
-        # agree; trimming a value cannot make or break a match)
-        others = [c for c in df.columns if c not in personal]
-        if others:
-            has_email = df.select(pl.col(c).str.contains(EMAIL.pattern).any() for c in others).row(0)
-            wl.undeclared_personal += [(str(path), c) for c, found in zip(others, has_email) if found]
-        for col in df.columns:
-            if not (col in personal or col in raw_id_cols or col in INSTITUTION_POSTCODE_COLUMNS
-                    or col in INSTITUTION_NAME_COLUMNS):
-                continue
-            values = df[col].drop_nulls().str.strip_chars()
-            values = values.filter(values.str.len_chars() > 0).unique()
-            if col in personal:
-                phrase_keys.append(_add_personal_values(wl, values))
-            if col in raw_id_cols:
-                wl.raw_ids.update(_casefolded(values))
-            if col in INSTITUTION_POSTCODE_COLUMNS:
-                wl.institution_postcodes.update(_normalised_postcodes(values))
-            if col in INSTITUTION_NAME_COLUMNS:
-                name_keys.append(_word_keys(values))
+    # files are read and reduced to their values two at a time (polars works outside Python's lock), and
+    # merged in file order: the same watchlist, and the first unreadable file's error, as one at a time
+    with ThreadPoolExecutor(max_workers=max(1, workers or SCAN_WORKERS)) as pool:
+        for part in pool.map(lambda pe: _file_values(Path(pe[0]), pe[1], personal, raw_id_cols), raw_files):
+            if part is not None:
+                wl.absorb(part.watchlist)
+                split_keys += part.split_keys
+                phrase_keys += part.phrase_keys
+                name_keys += part.name_keys
     wl.phrases.update(tuple(key.split(" ")) for key in _unique(phrase_keys))
     for key in _unique(split_keys):
         w = key.split(" ")
@@ -317,6 +313,53 @@ def build_watchlist(raw_files: Iterable[tuple[str | Path, str]], contracts: Sequ
                     if name[i:i + k] in wl.phrases:
                         wl.institution_names.setdefault(name[i:i + k], []).append(name)
     return wl
+
+
+@dataclass
+class _FileValues:
+    """What one raw file adds to a watchlist (see :func:`build_watchlist`)."""
+
+    watchlist: Watchlist
+    split_keys: list[pl.Series]
+    phrase_keys: list[pl.Series]
+    name_keys: list[pl.Series]
+
+
+def _file_values(path: Path, encoding: str, personal: set[str], raw_id_cols: set[str]) -> _FileValues | None:
+    """The watched values of one raw file (None for a file that is not a CSV or workbook, or is missing)."""
+    if path.suffix.lower() not in (".csv", ".xlsx") or not path.is_file():
+        return None
+    wl = Watchlist()
+    out = _FileValues(wl, [], [], [])
+    df = _read_raw(path, encoding)
+    # a name split over columns (title, first name, last name): watch its runs of two words or more
+    split = [c for c in df.columns if c in personal]
+    if len(split) > 1:
+        # each row's cells that hold no email address, joined (words never span the joining space), once each
+        joined = df.select(pl.concat_str([pl.when(~pl.col(c).str.contains(EMAIL.pattern)).then(pl.col(c))
+                                          for c in split], separator=" ", ignore_nulls=True)).to_series()
+        out.split_keys.append(_word_keys(joined.drop_nulls().unique()))
+    # any other column holding an email address, all columns in one pass (an ASCII pattern: polars and re
+    # agree; trimming a value cannot make or break a match)
+    others = [c for c in df.columns if c not in personal]
+    if others:
+        has_email = df.select(pl.col(c).str.contains(EMAIL.pattern).any() for c in others).row(0)
+        wl.undeclared_personal += [(str(path), c) for c, found in zip(others, has_email) if found]
+    for col in df.columns:
+        if not (col in personal or col in raw_id_cols or col in INSTITUTION_POSTCODE_COLUMNS
+                or col in INSTITUTION_NAME_COLUMNS):
+            continue
+        values = df[col].drop_nulls().str.strip_chars()
+        values = values.filter(values.str.len_chars() > 0).unique()
+        if col in personal:
+            out.phrase_keys.append(_add_personal_values(wl, values))
+        if col in raw_id_cols:
+            wl.raw_ids.update(_casefolded(values))
+        if col in INSTITUTION_POSTCODE_COLUMNS:
+            wl.institution_postcodes.update(_normalised_postcodes(values))
+        if col in INSTITUTION_NAME_COLUMNS:
+            out.name_keys.append(_word_keys(values))
+    return out
 
 
 # --------------------------------------------------------------------------- the watchlist's values, vectorised
@@ -616,16 +659,22 @@ def scan_file(path: Path, wl: Watchlist, measures: set[str], label: str | None =
 
 
 def scan_paths(roots: Iterable[str | Path], wl: Watchlist, measures: set[str] | None = None,
-               relative_to: str | Path | None = None) -> ScanResult:
-    """Scan every file under ``roots`` (folders or files), in a stable order."""
+               relative_to: str | Path | None = None, workers: int | None = None) -> ScanResult:
+    """Scan every file under ``roots`` (folders or files), in a stable order.
+
+    Files are scanned ``workers`` at a time in threads (polars reads and filters outside Python's lock); the
+    findings come back in file order, the same as one at a time. The watchlist's cached views are made before
+    the threads start, so they only read it."""
     measures = attainment_measure_names() if measures is None else measures
-    result = ScanResult()
+    files: list[tuple[Path, str]] = []
     for root in roots:
         root = Path(root)
-        files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file())
-        for f in files:
-            label = str(f.relative_to(relative_to)) if relative_to else str(f)
-            kind, found = scan_file(f, wl, measures, label)
+        for f in [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file()):
+            files.append((f, str(f.relative_to(relative_to)) if relative_to else str(f)))
+    wl.max_words, wl.phrase_starts, wl.polars_lists()   # noqa: B018 (made once, read by every thread)
+    result = ScanResult()
+    with ThreadPoolExecutor(max_workers=max(1, workers or SCAN_WORKERS)) as pool:
+        for kind, found in pool.map(lambda fl: scan_file(fl[0], wl, measures, fl[1]), files):
             result.files[kind] = result.files.get(kind, 0) + 1
             result.findings += found
     return result
