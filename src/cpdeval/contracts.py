@@ -331,9 +331,13 @@ def day_month_order(values: pl.Series, fmt: str, source_file: str, column: str) 
     return fmt
 
 
-def _parse_expr(col: ColumnSpec, default_date_format: str | None) -> pl.Expr:
-    text = pl.col(col.name).cast(pl.Utf8).str.strip_chars()
-    text = pl.when(text == "").then(None).otherwise(text)
+def _text_expr(col: ColumnSpec) -> pl.Expr:
+    """A cell's text as typed and checked: trimmed, and null when nothing is left."""
+    return pl.col(col.name).cast(pl.Utf8).str.strip_chars().replace("", None)
+
+
+def _parse_expr(col: ColumnSpec, text: pl.Expr, default_date_format: str | None) -> pl.Expr:
+    """The typed value of ``text`` (:func:`_text_expr`) by the column's contract; null when it cannot be read."""
     if col.values:
         mapping = {str(k): (None if v is None else str(v)) for k, v in col.values.items()}
         text = text.replace(mapping)
@@ -371,15 +375,17 @@ def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.D
     present = [c for c in contract.columns if c.name in df.columns]
     formats = {c.name: day_month_order(df[c.name], c.format or default_fmt or _ISO_DATE, source_file, c.name)
                for c in present if c.dtype == "date"}
+    # one plan: each column's text trimmed once, typed from it, and the checks read from both
+    text_name = {c.name: f"__text_{i}" for i, c in enumerate(present)}
     typed_name = {c.name: f"__typed_{i}" for i, c in enumerate(present)}
-    parsed = df.with_columns(_parse_expr(c, formats.get(c.name, default_fmt)).alias(typed_name[c.name])
-                             for c in present)
+    plan = df.lazy().with_columns(_text_expr(c).alias(text_name[c.name]) for c in present)
+    plan = plan.with_columns(_parse_expr(c, pl.col(text_name[c.name]), formats.get(c.name, default_fmt))
+                             .alias(typed_name[c.name]) for c in present)
     problems = []
     for c in present:
-        raw_text = pl.col(c.name).cast(pl.Utf8).str.strip_chars()
-        has_text = raw_text.is_not_null() & (raw_text != "")
+        has_text = pl.col(text_name[c.name]).is_not_null()
         if c.values:
-            known = raw_text.is_in([str(k) for k in c.values])
+            known = pl.col(text_name[c.name]).is_in([str(k) for k in c.values])
             unknown_rule = f"unknown code (expected one of: {', '.join(map(str, c.values))})"
             problems.append((c.name, has_text & ~known, unknown_rule))
         if c.dtype != "str" or c.values:
@@ -390,8 +396,8 @@ def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.D
             if c.values:
                 fails = fails & known
             problems.append((c.name, fails, f"type: not {what}"))
-    flagged = parsed.select([pl.col("source_row")] + [pl.col(c.name) for c in present]
-                            + [cond.alias(f"__bad_{i}") for i, (_, cond, _) in enumerate(problems)])
+    flagged = (plan.with_columns(cond.alias(f"__bad_{i}") for i, (_, cond, _) in enumerate(problems))
+               .drop(list(text_name.values())).collect())
     any_bad = flagged.select(pl.col(f"__bad_{i}").any() for i in range(len(problems))).row(0) if problems else ()
     quarantine_parts = []
     for i, ((colname, _, rule), hit) in enumerate(zip(problems, any_bad)):
@@ -406,7 +412,7 @@ def coerce(df: pl.DataFrame, contract: Contract, source_file: str) -> tuple[pl.D
             pl.col(colname).cast(pl.Utf8).alias("value"),
         ))
     others = [c for c in df.columns if c not in typed_name]
-    typed = parsed.select([pl.col(c) for c in others] + [pl.col(typed_name[c.name]).alias(c.name) for c in present])
+    typed = flagged.select([pl.col(c) for c in others] + [pl.col(typed_name[c.name]).alias(c.name) for c in present])
     return typed, concat_quarantine(quarantine_parts)
 
 
