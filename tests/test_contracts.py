@@ -110,3 +110,43 @@ def test_empty_file_stops(tmp_path):
 def test_contract_dictionary_text():
     units = load_contract("bookings").column("units")
     assert units.rules_text() == "required value; >= 0; <= 100"
+
+
+# --------------------------------------------------------------------------- duplicate keys, against a plain loop
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cpdeval.contracts import contract_from_dict, duplicate_key_rows, normalise_id_expr  # noqa: E402
+
+_KEYED = contract_from_dict({"name": "keyed", "key": ["ref", "n"], "columns": [
+    {"name": "ref", "dtype": "str"}, {"name": "n", "dtype": "int"}]})
+
+
+def _duplicates_by_loop(df: pl.DataFrame) -> list[tuple]:
+    """Second and later rows of each (normalised ref, n), keys with a null skipped: (file, row, value, detail)."""
+    norm = df.select(normalise_id_expr(pl.col("ref")))["ref"].to_list()
+    first: dict = {}
+    out = []
+    for ref, key_ref, n, row, src in zip(df["ref"], norm, df["n"], df["source_row"], df["source_file"]):
+        key = (key_ref, n)
+        if key not in first:
+            first[key] = (row, src)
+        elif key_ref is not None and n is not None:
+            row0, src0 = first[key]
+            detail = f"first seen at row {row0}" + (f" of {src0}" if src0 != src else "")
+            out.append((src, row, f"{ref}|{n}", detail))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["BK1", "bk1\u200b", " BK1", "BK2", "bk2", None]),
+                          st.sampled_from([1, 2, None]), st.sampled_from(["a.csv", "b.csv"])), max_size=14))
+def test_duplicate_keys_match_a_plain_loop(rows):
+    df = pl.DataFrame({"ref": [r[0] for r in rows], "n": [r[1] for r in rows],
+                       "source_file": [r[2] for r in rows], "source_row": list(range(2, len(rows) + 2))},
+                      schema={"ref": pl.Utf8, "n": pl.Int64, "source_file": pl.Utf8, "source_row": pl.Int64})
+    q = duplicate_key_rows(df, _KEYED, "source_file")
+    got = list(zip(q["source_file"], q["source_row"], q["value"], q["detail"]))
+    assert sorted(got, key=lambda r: r[1]) == _duplicates_by_loop(df)
+    assert set(q["column"]) <= {"ref, n"} and set(q["rule"]) <= {"duplicate key"}

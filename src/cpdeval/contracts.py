@@ -499,7 +499,8 @@ def duplicate_key_rows(df: pl.DataFrame, contract: Contract, source_file_col: st
 
     Text keys are compared normalised (:func:`normalise_id_expr`: case, surrounding and no-break spaces,
     zero-width characters), so ``BK1`` and ``bk1\u200b`` are one booking. The detail names the row, and the
-    file when it is another, of the first occurrence. A table whose keys are all distinct costs one pass."""
+    file when it is another, of the first occurrence. A table whose keys are all distinct costs one pass; in one
+    with repeats, only the rows whose key repeats are grouped."""
     if not contract.key or not df.height:
         return empty_quarantine()
     key = list(contract.key)
@@ -509,6 +510,8 @@ def duplicate_key_rows(df: pl.DataFrame, contract: Contract, source_file_col: st
     nkey = [f"__key_{k}" for k in key]
     if keyed.select(pl.struct(nkey).n_unique()).item() == df.height:   # the usual case: nothing repeats
         return empty_quarantine()
+    # the rows whose key repeats, in file order: every row of a group, so the first of each is among them
+    keyed = keyed.filter(pl.struct(nkey).is_duplicated())
     with_first = keyed.with_columns(
         pl.col("source_row").first().over(nkey).alias("__first_row"),
         (pl.int_range(pl.len()).over(nkey) > 0).alias("__dup"),
