@@ -9,6 +9,8 @@ import gzip
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpdeval.config import RunConfig, load_yaml
 from cpdeval.contracts import IngestResult, quarantine_gate
@@ -110,6 +112,23 @@ def test_ids_hashed_in_a_table_match_the_value_function(booking_file):
     ids = read_bookings([str(path)], KEY).accepted["participant_id"].to_list()
     assert ids == [pseudonymise_value("C9", KEY)] * 2
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["c1", "C1\u200b", "\u00a0c1 ", "C2", "\u200b", "", " ",
+                                                      "c2\ufeff", "É1", "é1"]),
+                          st.text(max_size=6)), max_size=40))
+def test_a_column_is_hashed_value_by_value(ids):
+    # pseudonymise_column normalises and hashes distinct raw values, then joins back: the same as hashing each
+    # row's normalised id, with no id (null, empty, invisible characters only) left null
+    from cpdeval.pseudonymise import normalise_id, pseudonymise_column
+
+    out = pseudonymise_column(pl.DataFrame({"participant_id": ids, "row": range(len(ids))},
+                                           schema={"participant_id": pl.Utf8, "row": pl.Int64}),
+                              "participant_id", KEY)
+    expected = [None if v is None or normalise_id(v) == "" else pseudonymise_value(v, KEY) for v in ids]
+    assert out["participant_id"].to_list() == expected
+    assert out["row"].to_list() == list(range(len(ids)))
 
 
 @pytest.mark.parametrize("key", [b"k", b"synthetic-year-fixed-test-key", b"x" * 64, b"\xff" * 65, b"y" * 200])

@@ -54,19 +54,24 @@ def pseudonymise_value(value: str, key: bytes) -> str:
 
 
 def pseudonymise_column(df: pl.DataFrame, column: str, key: bytes) -> pl.DataFrame:
-    """Replace ``column`` by the keyed hash of its normalised ids. Hashes each distinct id once."""
+    """Replace ``column`` by the keyed hash of its normalised ids. Normalises and hashes each distinct id once."""
     import polars as pl
 
     from .contracts import normalise_id_expr
 
-    ids = normalise_id_expr(pl.col(column))
-    ids = pl.when(ids == "").then(None).otherwise(ids)   # an id of invisible characters only is no id
-    distinct = df.select(ids.drop_nulls().unique()).to_series()
+    # The distinct raw values first (145,000 of 755,000 national bookings), so the text is normalised on those
+    # alone; raw values that normalise alike ("c123", "C123\u200b") get the same hash.
+    raw = df.select(pl.col(column).unique().alias("__raw"))
+    ids = normalise_id_expr(pl.col("__raw"))
+    raw = raw.with_columns(pl.when(ids == "").then(None).otherwise(ids).alias("__id"))   # invisible only: no id
+    distinct = raw["__id"].drop_nulls().unique()
     lookup = pl.DataFrame({"__id": distinct, "__hash": _hmac_many(distinct.to_list(), key)},
                           schema={"__id": pl.Utf8, "__hash": pl.Utf8})
-    # a join, not replace_strict: polars' replace with 145,000 keys takes 1.1 s on 755,000 rows, the join 0.15 s
-    # (joined on the id column alone, so no other column is copied)
-    hashed = df.select(ids.alias("__id")).join(lookup, on="__id", how="left", maintain_order="left")["__hash"]
+    by_raw = raw.join(lookup, on="__id", how="left").select("__raw", "__hash")
+    # joins, not replace_strict: polars' replace with 145,000 keys takes 1.1 s on 755,000 rows, a join 0.15 s
+    # (joined on the id column alone, so no other column is copied; a null id matches nothing and stays null)
+    hashed = df.select(pl.col(column).alias("__raw")).join(by_raw, on="__raw", how="left",
+                                                           maintain_order="left")["__hash"]
     return df.with_columns(hashed.alias(column))
 
 
