@@ -114,10 +114,12 @@ def test_ids_hashed_in_a_table_match_the_value_function(booking_file):
 
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["c1", "C1\u200b", "\u00a0c1 ", "C2", "\u200b", "", " ",
-                                                      "c2\ufeff", "É1", "é1"]),
-                          st.text(max_size=6)), max_size=40))
+                                                      "c2\ufeff", "É1", "é1", "\x1f", "ß"]),
+                          # (up to U+017F: newer letters upper-case differently under Python 3.11's Unicode
+                          # tables and polars' newer ones, in both the old and the new code)
+                          st.text(st.characters(max_codepoint=0x17F), max_size=6)), max_size=40))
 def test_a_column_is_hashed_value_by_value(ids):
     # pseudonymise_column normalises and hashes distinct raw values, then joins back: the same as hashing each
     # row's normalised id, with no id (null, empty, invisible characters only) left null

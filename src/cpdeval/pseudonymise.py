@@ -26,10 +26,15 @@ ID_LENGTH = 16
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 
+#: What polars' ``str.strip_chars()`` trims (Unicode White_Space); Python's ``str.strip()`` also trims the
+#: control characters U+001C to U+001F, which polars keeps.
+_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+
+
 def normalise_id(value: str) -> str:
     """An id as hashed: invisible characters removed, no-break spaces as spaces, trimmed, upper case (the same
     rule as :func:`cpdeval.contracts.normalise_id_expr`), so ``c123`` and ``C123\u200b`` are one person."""
-    return _INVISIBLE.sub("", value).replace("\u00a0", " ").strip().upper()
+    return _INVISIBLE.sub("", value).replace("\u00a0", " ").strip(_WHITE_SPACE).upper()
 
 
 def _hmac_many(values: list[str], key: bytes) -> list[str]:
