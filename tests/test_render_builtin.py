@@ -437,3 +437,86 @@ def test_readability_enlarges_small_text_and_moves_a_legend_off_the_data(tmp_pat
     assert readability(fig3)["min_font_pt"] == MIN_FONT_PT
     fig3.canvas.draw()
     assert min(t.get_fontsize() for t in ax3.get_yticklabels()) == MIN_FONT_PT
+
+
+# -- self-contained HTML without pandoc's --embed-resources ---------------------------------------------
+
+PNG_1x1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def _page_items(text: str) -> list:
+    """Tags (attributes as a set), and text without white space or CSS comments: what a reader's browser gets."""
+    from html.parser import HTMLParser
+
+    items = []
+
+    class Page(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            items.append((tag, tuple(sorted((k, v or "") for k, v in attrs))))
+
+        def handle_endtag(self, tag):
+            items.append(("/" + tag,))
+
+        def handle_data(self, data):
+            data = re.sub(r"\s+", "", re.sub(r"/\*.*?\*/", "", data, flags=re.S))
+            if data:
+                items.append(("text", data))
+
+    Page().feed(text)
+    return items
+
+
+def test_embedded_pages_are_what_pandoc_embed_resources_writes(tmp_path):
+    # the known answer is pandoc's own --embed-resources on the same page: an image found in the second folder
+    # of the resource path, one with a caption, a style sheet, a table of contents
+    from cpdeval.render.builtin import _pandoc, embed_resources
+
+    (tmp_path / "figs").mkdir()
+    (tmp_path / "figs" / "a b.png").write_bytes(PNG_1x1)
+    (tmp_path / "c.png").write_bytes(PNG_1x1[:-1] + b"\x83")
+    (tmp_path / "style.css").write_text("body { color: #0b0c0c; } /* ours */\n", encoding="utf-8")
+    (tmp_path / "doc.md").write_text("# One\n\n![A chart of units by year: 2014-15 \"low\" & <high>](a%20b.png)\n\n"
+                                     "Text with a figure inline ![](c.png) here.\n\n## Two\n\n| a | b |\n|---|---|\n"
+                                     "| 1 | 2 |\n", encoding="utf-8")
+    common = ["doc.md", "--from", "markdown", "--resource-path", f".:{tmp_path / 'figs'}", "--to", "html5",
+              "--standalone", "--css", "style.css", "--toc", "--metadata", "title=T"]
+    _pandoc(common + ["--embed-resources", "--output", "pandoc.html"], tmp_path, "test")
+    _pandoc(common + ["--output", "ours.html"], tmp_path, "test")
+    embed_resources(tmp_path / "ours.html", [tmp_path, tmp_path / "figs"], "test")
+    ours, theirs = ((tmp_path / f).read_text(encoding="utf-8") for f in ("ours.html", "pandoc.html"))
+    assert _page_items(ours) == _page_items(theirs)
+    assert ours.count("data:image/png;base64,") == 2 and 'role="img" aria-label="A chart' in ours
+    assert "<link" not in ours and "color: #0b0c0c" in ours
+
+
+def test_embedding_keeps_labels_quotes_and_data_uris(tmp_path):
+    from cpdeval.render.builtin import embed_resources
+
+    (tmp_path / "f.png").write_bytes(PNG_1x1)
+    page = tmp_path / "p.html"
+    page.write_text("<img src='f.png' alt=\"x\" aria-label=\"own label\">"
+                    '<img src="data:image/png;base64,AAAA" alt="y"><img alt="z" src="f.png">', encoding="utf-8")
+    embed_resources(page, [tmp_path], "p")
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<img role=\"img\" src='data:image/png;base64,iVBOR")
+    assert text.count("aria-label") == 2 and 'aria-label="own label"' in text   # its own label kept, not doubled
+    assert '<img src="data:image/png;base64,AAAA" alt="y">' in text            # already embedded: untouched
+    assert '<img role="img" aria-label="z" alt="z" src="data:image/png;base64,iVBOR' in text
+
+
+@pytest.mark.parametrize("page, files, match", [
+    ('<img src="gone.png" alt="">', {}, r"p: the image gone.png was not found \(looked in "),
+    ('<img src="https://example.org/x.png">', {}, r"image https://example.org/x.png is not a local file"),
+    ('<img src="f.tiff">', {"f.tiff": b"II*"}, r"image f.tiff is not a PNG, JPEG, GIF or SVG file"),
+    ('<link rel="stylesheet" href="gone.css" />', {}, r"the style sheet gone.css was not found"),
+    ('<script src="https://cdn.example.org/mathjax.js"></script>', {}, r"would fetch a file when opened"),
+])
+def test_a_page_that_cannot_be_made_self_contained_stops(tmp_path, page, files, match):
+    from cpdeval.render.builtin import embed_resources
+
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "p.html").write_text(page, encoding="utf-8")
+    with pytest.raises(RenderError, match=match):
+        embed_resources(tmp_path / "p.html", [tmp_path], "p")

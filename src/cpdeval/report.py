@@ -32,7 +32,8 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from .render.builtin import (CSS, _pandoc_together, build_day, format_date, number_and_resolve, segments_from_raw)
+from .render.builtin import (CSS, _pandoc_together, build_day, embed_resources, format_date, number_and_resolve,
+                             segments_from_raw)
 from .display import in_sentence, join_words
 from .render.qmd import mask_code
 
@@ -193,7 +194,7 @@ def write(markdown: str, out_dir: Path, *, formats: Sequence[str], root: Path) -
         common = ["report.md", "--from", "markdown", "--resource-path", f".:{root}"]
         runs = []
         if "html" in formats:
-            runs.append(common + ["--to", "html5", "--standalone", "--embed-resources", "--css", "report.css",
+            runs.append(common + ["--to", "html5", "--standalone", "--css", "report.css",
                                   "--wrap", "none", "--toc", "--toc-depth=2", "--output", "report.html"])
         if "docx" in formats:
             from .render.docx import fit_tables, fix_timestamps, reference_docx, static_contents
@@ -204,6 +205,7 @@ def write(markdown: str, out_dir: Path, *, formats: Sequence[str], root: Path) -
                          "--reference-doc", str(ref), "--output", "report.docx"])
         _pandoc_together(runs, build_dir, "report")
         if "html" in formats:
+            embed_resources(build_dir / "report.html", [build_dir, build_dir / root], "report")   # as pandoc looks
             shutil.move(build_dir / "report.html", out_dir / "report.html")
             written.append(out_dir / "report.html")
         if "docx" in formats:
