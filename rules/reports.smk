@@ -84,19 +84,30 @@ rule render_chapter:
         RUNNER
 
 
+# The assembled report is made in the derived folder, scanned there by the audit with everything else, and copied
+# to the reports folder only once the audit has passed (publish_report).
+ASSEMBLED = {"html": f"{DERIVED}/report/report.html", "docx": f"{DERIVED}/report/report.docx",
+             "index": f"{DERIVED}/report/index.html"}
+PUBLISHED = {"html": f"{REPORTS}/report.html", "docx": f"{REPORTS}/report.docx", "index": f"{REPORTS}/index.html"}
+
+
 rule disclosure_audit:
     """The attacker's check of every published table (no suppressed cell recoverable from the totals and
-    percentages published beside it) and the personal-data leak scan of every derived file and report."""
+    percentages published beside it) and the personal-data leak scan of every derived file and report, the
+    assembled report (not yet published) included."""
     input:
         code=stage_code("disclosure_audit"),
         publications=expand(f"{DERIVED}/publication/{{chapter}}.jsonl", chapter=RUN.chapters),
         reports=expand(f"{REPORTS}/{{chapter}}.{{fmt}}", chapter=RUN.chapters, fmt=RUN.formats),
+        assembled=list(ASSEMBLED.values()),
         raw=RUN.configured_input_files(),
     output:
         f"{DERIVED}/audit/disclosure_audit.json",
     params:
         derived=DERIVED,
         reports=REPORTS,
+        # last run's published copies of what is scanned now in the derived folder
+        published=list(PUBLISHED.values()),
         threshold=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/disclosure_audit.log",
@@ -121,24 +132,37 @@ if "attainment" in RUN.chapters:
 
 
 rule report:
-    """One assembled report of the year (HTML and Word), and the landing page: only after the disclosure audit
-    has passed."""
+    """One assembled report of the year (HTML and Word), and the landing page, in the derived folder: the
+    disclosure audit scans them before publish_report copies them to the reports folder."""
     input:
         code=stage_code("report"),
         parts=expand(f"{DERIVED}/publication/{{chapter}}.md", chapter=RUN.chapters),
-        audit=f"{DERIVED}/audit/disclosure_audit.json",
         sources=RUN.data["report"]["sources"],
         prose=[p["file"] for p in RUN.data["report"]["prose"]],
         **FINDINGS_INPUTS,
     output:
-        html=report(f"{REPORTS}/report.html", category="Report", caption="../reports/captions/report.rst"),
-        docx=f"{REPORTS}/report.docx",
-        index=f"{REPORTS}/index.html",
+        **ASSEMBLED,
     params:
         config=RUN.data,
         chapters=RUN.chapters,
         threshold=RUN.disclosure_min_count,
     log:
         f"logs/{RUN.year}/report.log",
+    script:
+        RUNNER
+
+
+rule publish_report:
+    """The assembled report and landing page, copied to the reports folder once the disclosure audit has passed."""
+    input:
+        code=stage_code("publish_report"),
+        audit=f"{DERIVED}/audit/disclosure_audit.json",
+        **ASSEMBLED,
+    output:
+        html=report(PUBLISHED["html"], category="Report", caption="../reports/captions/report.rst"),
+        docx=PUBLISHED["docx"],
+        index=PUBLISHED["index"],
+    log:
+        f"logs/{RUN.year}/publish_report.log",
     script:
         RUNNER

@@ -520,3 +520,28 @@ def test_a_table_is_scanned_as_each_of_its_text_values_would_be(watchlist, tmp_p
         expected += scan_values(s.cast(pl.Utf8).drop_nulls().unique().to_list(), watchlist, "t", col)
     assert sorted(map(str, found)) == sorted(map(str, expected))
     assert {f.where for f in found} == {"text", "cat", "enum", "tags"}
+
+
+@pytest.mark.e2e
+def test_a_name_in_the_report_prose_stops_the_run_before_the_report_is_published(synthetic_run, tmp_path):
+    # text written by people reaches only the assembled report: the audit must scan this run's report, before it
+    # is published (it used to scan the copy the previous run had published)
+    project = tmp_path / "proj"
+    shutil.copytree(synthetic_run, project, symlinks=True)
+    export = sorted((project / "data" / "raw" / "synthetic" / "bookings").glob("*.csv"))[0]
+    name = pl.read_csv(export, infer_schema=False)["Contact Name"].drop_nulls()[0]
+    (project / "foreword.md").write_text(f"We thank {name} for her help with this report.\n", encoding="utf-8")
+    config = project / "config" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  prose: []" in text
+    config.write_text(text.replace("  prose: []", "  prose: [{file: foreword.md, at: foreword}]", 1),
+                      encoding="utf-8")
+    published = project / "reports" / "synthetic" / "report.html"
+    before = published.read_bytes()
+    result = run_snakemake(project)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "the disclosure audit failed" in out and "data/derived/synthetic/report/report.html" in out
+    assert f"personal value (name): {name.lower()}" in out.lower()
+    assert published.read_bytes() == before and name not in before.decode("utf-8")   # not published
+    assert name in (project / "data" / "derived" / "synthetic" / "report" / "report.html").read_text("utf-8")

@@ -57,8 +57,13 @@ def disclosure_audit(job: Job) -> None:
 
     with step(job.logger, f"attacking the tables of {len(job.input.publications)} chapter(s)"):
         tables = audit_publications(list(job.input.publications), job.params.threshold)
+    # the reports folder without last run's copy of the assembled report: this run's is scanned in the derived
+    # folder, and only published (copied over that one) once this audit has passed
+    published = {Path(p).resolve() for p in job.params.published}
+    reports = [str(f) for f in sorted(Path(job.params.reports).rglob("*"))
+               if f.is_file() and f.resolve() not in published]
     with step(job.logger, "scanning every derived file and report for personal data and pupil rows"):
-        leaks = leak_scan(list(job.input.raw), [job.params.derived, job.params.reports])
+        leaks = leak_scan(list(job.input.raw), [job.params.derived, *reports])
     summary = {"tables": tables.summary(), "leak_scan": leaks.summary()}
     for line in tables.describe() + leaks.describe():
         job.logger.info("%s", line)
@@ -94,5 +99,14 @@ def report(job: Job) -> None:
         raise CpdevalError("the report holds words meant for analysts only (file paths, column names, internal "
                            "names); change the chapter or the setting that writes them:\n  - "
                            + "\n  - ".join(problems[:20]))
-    job.logger.info("wrote %s, %s and %s (%d key findings)", job.output.html, job.output.docx, job.output.index,
-                    len(found))
+    job.logger.info("assembled %s, %s and %s (%d key findings); published once the disclosure audit passes",
+                    job.output.html, job.output.docx, job.output.index, len(found))
+
+
+def publish_report(job: Job) -> None:
+    """Copy the assembled report and landing page, which the disclosure audit has scanned, to the reports folder."""
+    import shutil
+
+    for name in ("html", "docx", "index"):
+        shutil.copyfile(job.input[name], job.output[name])   # (a new file: newer than the audit that allows it)
+    job.logger.info("published %s, %s and %s", job.output.html, job.output.docx, job.output.index)
