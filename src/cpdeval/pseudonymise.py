@@ -28,7 +28,8 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 #: What polars' ``str.strip_chars()`` trims (Unicode White_Space); Python's ``str.strip()`` also trims the
 #: control characters U+001C to U+001F, which polars keeps.
-_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_WHITE_SPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+                + "\u2028\u2029\u202f\u205f\u3000")
 
 
 def normalise_id(value: str) -> str:
