@@ -142,10 +142,11 @@ class LeakAudit:
         return [f"personal data or pupil rows: {f}" for f in self.findings]
 
 
-def leak_scan(raw_files: list[str], roots: list[str]) -> LeakAudit:
-    """The personal-data and pupil-row scan of :mod:`cpdeval.leaks` over ``roots`` (derived files, reports)."""
+def leak_scan(raw_files: list[str], roots: list[str], exclude: list[str] = ()) -> LeakAudit:
+    """The personal-data and pupil-row scan of :mod:`cpdeval.leaks` over ``roots`` (derived files, reports),
+    leaving out the files in ``exclude``."""
     from .leaks import build_watchlist, scan_paths
 
     wl = build_watchlist([(f, "auto") for f in raw_files])
-    result = scan_paths(roots, wl)
+    result = scan_paths(roots, wl, exclude=exclude)
     return LeakAudit(result.files, result.findings)

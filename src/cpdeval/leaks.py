@@ -69,7 +69,7 @@ _SCHOOL_IDS = ("urn", "school_key")
 
 
 #: Files read or scanned at once, in threads (polars reads and filters outside Python's lock): the audit runs
-#: last, alone, on machines of two cores or more.
+#: near the end of a run, with little beside it, on machines of two cores or more.
 SCAN_WORKERS = 2
 
 
@@ -659,18 +659,21 @@ def scan_file(path: Path, wl: Watchlist, measures: set[str], label: str | None =
 
 
 def scan_paths(roots: Iterable[str | Path], wl: Watchlist, measures: set[str] | None = None,
-               relative_to: str | Path | None = None, workers: int | None = None) -> ScanResult:
-    """Scan every file under ``roots`` (folders or files), in a stable order.
+               relative_to: str | Path | None = None, workers: int | None = None,
+               exclude: Iterable[str | Path] = ()) -> ScanResult:
+    """Scan every file under ``roots`` (folders or files), in a stable order, but those in ``exclude``.
 
     Files are scanned ``workers`` at a time in threads (polars reads and filters outside Python's lock); the
     findings come back in file order, the same as one at a time. The watchlist's cached views are made before
     the threads start, so they only read it."""
     measures = attainment_measure_names() if measures is None else measures
+    skip = {Path(f).resolve() for f in exclude}
     files: list[tuple[Path, str]] = []
     for root in roots:
         root = Path(root)
         for f in [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file()):
-            files.append((f, str(f.relative_to(relative_to)) if relative_to else str(f)))
+            if f.resolve() not in skip:
+                files.append((f, str(f.relative_to(relative_to)) if relative_to else str(f)))
     wl.max_words, wl.phrase_starts, wl.polars_lists()   # noqa: B018 (made once, read by every thread)
     result = ScanResult()
     with ThreadPoolExecutor(max_workers=max(1, workers or SCAN_WORKERS)) as pool:
