@@ -101,6 +101,26 @@ def test_bookings_missing_column_and_wrong_encoding_stop_clearly(raw, tmp_path):
     assert err.value.row == 7  # header is row 1, so data row index 5 is line 7
 
 
+def test_several_exports_keep_their_order_and_the_first_broken_file_is_named(raw, tmp_path):
+    # the exports are read two at a time: rows must still come in the files' order, and when two files are
+    # broken the error must name the first of them (as reading one at a time would), whichever finishes first
+    srcs = sorted((raw / "bookings").glob("*.csv"))[:3]
+    result = read_bookings([str(p) for p in srcs], KEY)
+    assert result.accepted["source_file"].unique(maintain_order=True).to_list() == [str(p) for p in srcs]
+    assert [r.source_file for r in result.reconciliation] == [str(p) for p in srcs]
+    drop = lambda h, r: ([c for c in h if c != "CPD Units"],   # noqa: E731
+                         [[v for c, v in zip(h, row) if c != "CPD Units"] for row in r])
+    broken = []
+    for i, src in enumerate(srcs):
+        dest = tmp_path / f"{i}-{src.name}"
+        rewrite(src, dest, drop if i else lambda h, r: (h, r))
+        broken.append(str(dest))
+    for order in (broken, [broken[0], broken[2], broken[1]]):
+        with pytest.raises(InputError, match="CPD Units") as err:
+            read_bookings(order, KEY)
+        assert order[1] in str(err.value) and all(p not in str(err.value) for p in order[2:])
+
+
 # -- surveys and reference data ----------------------------------------------------------------------
 
 def test_survey_bad_label_duplicate_and_missing_item(raw, tmp_path):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -728,14 +729,21 @@ def ingest_generic_csv(paths: list[str], contract: Contract, *, encoding: str | 
     from .ingest.csvread import read_text_csv
 
     enc = encoding or contract.source_format.get("encoding", "utf-8")
-    frames, pre_q, counts = [], [], {}
-    for path in paths:
+
+    def read_one(path) -> tuple[int, pl.DataFrame, pl.DataFrame]:
         raw = read_text_csv(path, encoding=enc, sheet=(sheets or {}).get(str(path)))
-        counts[str(path)] = raw.height
-        mapped = map_source_columns(raw, contract, str(path))
-        typed, q = coerce(mapped, contract, str(path))
-        frames.append(typed.with_columns(pl.lit(str(path)).alias("source_file")))
-        pre_q.append(q)
+        typed, q = coerce(map_source_columns(raw, contract, str(path)), contract, str(path))
+        return raw.height, typed.with_columns(pl.lit(str(path)).alias("source_file")), q
+
+    # Two files at a time: one file's Python-side checks (UTF-8 and header checks, the day/month order test)
+    # run while polars parses the other (national year, five exports: 1.4 -> 1.2 s). Results keep the files'
+    # order, and the first file in that order that fails raises its own error, as one at a time would.
+    frames, pre_q, counts = [], [], {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for path, (height, typed, q) in zip(paths, pool.map(read_one, paths)):
+            counts[str(path)] = height
+            frames.append(typed)
+            pre_q.append(q)
     df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
     if transform is not None:
         df = transform(df)
