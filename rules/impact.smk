@@ -30,7 +30,6 @@ rule impact_analysis:
         disclosure_min_count=RUN.disclosure_min_count,
         fy_start_month=RUN.data["years"]["financial_year_start_month"],
         year=RUN.year,
-        figure_subgroups=["role", "phase", "provider"],   # small multiples drawn (tables cover every subgroup)
         instruments_dir="schemas/instruments",
     log:
         f"logs/{RUN.year}/impact_analysis.log",

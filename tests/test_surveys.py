@@ -474,7 +474,7 @@ def run_stage(tmp_path, d):
     job = NS(input=NS(responses=d / "responses.parquet", coded=d / "coded.parquet", schools=d / "schools.parquet",
                       bookings=d / "bookings.parquet", codebook=CODEBOOK, benchmarks=BENCHMARKS),
              output=NS(**{n: str(out / f"{n}.parquet") for n in names}, figures=str(out / "figures")),
-             params=NS(disclosure_min_count=5, fy_start_month=4, year="2015-16", figure_subgroups=["phase"]),
+             params=NS(disclosure_min_count=5, fy_start_month=4, year="2015-16"),
              log=None, logger=logging.getLogger("test_surveys"))
     impact_analysis(job)
     return out
@@ -516,6 +516,9 @@ def test_stage_and_chapter_on_a_year_with_two_surveys(inst, tmp_path):
                                              "participant_impact.participants.agree4",
                                              "participant_impact.participants.agree4.by_phase"}
     assert all((out / "figures" / m["file"]).exists() for m in manifest)
+    # only the figures the chapter shows are drawn (the answers also allow e.g. the overall rating by phase)
+    assert {m["key"] for m in manifest} <= set(SF.CHAPTER_FIGURES)
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == sorted(m["file"] for m in manifest)
     html = render_chapter(tmp_path, out)
     assert find_disclosure_breaches(html, 5) == []
     assert "93%" in html and "over nine in 10 (93%)" in html               # 88 of 95, seed 000 Figure 4
@@ -808,3 +811,21 @@ def test_chapter_sentence_helpers_know_their_answers():
     assert SP.pct_span(rows, 60) == "too few answers to report"
     assert SP.n_text(rows.row(1, named=True), 5) == "50" and SP.n_text(None, 5) == "none"
     assert SP.n_text(rows.row(0, named=True), 5) == "fewer than 5"
+
+
+def test_the_figures_drawn_are_the_figures_the_chapter_shows():
+    """The survey stage draws CHAPTER_FIGURES alone: a figure the chapter asks for must be in it, and one the
+    chapter no longer shows must leave it (it would be drawn for nobody)."""
+    import re
+
+    shown = re.findall(r'^figure\("([^"]+)"', (ROOT / "reports" / "impact.qmd").read_text(encoding="utf-8"), re.M)
+    assert shown and sorted(shown) == sorted(SF.CHAPTER_FIGURES)
+
+
+def test_a_figure_the_stage_does_not_draw_stops_the_chapter(tmp_path):
+    from cpdeval.surveys_publish import figure_markdown
+
+    (tmp_path / "manifest.json").write_text("[]", encoding="utf-8")
+    assert figure_markdown(tmp_path, "participant_impact.overall_impact", "fig-x") is None   # no answers this year
+    with pytest.raises(ValueError, match="does not draw the figure 'participant_impact.overall_impact.by_role'"):
+        figure_markdown(tmp_path, "participant_impact.overall_impact.by_role", "fig-x")

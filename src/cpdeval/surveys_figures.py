@@ -18,6 +18,26 @@ if TYPE_CHECKING:
     from .ingest.surveys import Instrument
 
 
+#: The survey figures the "Impact" chapter shows (``figure(...)`` in reports/impact.qmd), and so the ones the
+#: survey stage draws: :func:`plan_figures` finds every figure the instruments and the data allow (42 on the
+#: national synthetic year, each block by every subgroup), and drawing the 30 no report shows took three
+#: quarters of the stage's time. A test keeps this list and the chapter's figures the same.
+CHAPTER_FIGURES = (
+    "participant_impact.overall_impact",
+    "participant_impact.participants.agree4",
+    "participant_impact.participants.agree4.by_role",
+    "participant_impact.participants.agree4.by_phase",
+    "participant_impact.colleagues.agree4",
+    "participant_impact.pupils.agree4",
+    "practitioner_leader.impact_on_leader.agree4",
+    "practitioner_leader.deployment.ordered",
+    "subject_leader.approach.rating1to4",
+    "subject_leader.impact.rating1to4",
+    "subject_leader.impact.rating1to4.by_phase",
+    "event_feedback.statements.agree4_feedback",
+)
+
+
 @dataclass(frozen=True)
 class FigureSpec:
     """One figure the survey stage draws."""

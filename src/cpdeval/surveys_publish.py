@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 
 
 def figure_markdown(figures_dir: str | Path, key: str, label: str, caption: str | None = None) -> str | None:
-    """Markdown that includes a figure drawn by the survey stage (None if it was not drawn)."""
+    """Markdown that includes a figure drawn by the survey stage (None if this year's answers did not allow it).
+
+    ``key`` must be one of :data:`cpdeval.surveys_figures.CHAPTER_FIGURES`, the figures the stage draws: any
+    other key stops here, rather than printing that the year had no answers for it."""
+    from .surveys_figures import CHAPTER_FIGURES
+
+    if key not in CHAPTER_FIGURES:
+        raise ValueError(f"the survey stage does not draw the figure {key!r}: add it to CHAPTER_FIGURES in "
+                         "cpdeval/surveys_figures.py to show it in the chapter")
     figures_dir = Path(figures_dir)
     manifest = json.loads((figures_dir / "manifest.json").read_text(encoding="utf-8"))
     entry = next((m for m in manifest if m["key"] == key), None)

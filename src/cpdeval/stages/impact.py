@@ -16,7 +16,7 @@ def impact_analysis(job: Job) -> None:
 
     from .. import surveys as S
     from ..contracts import load_contract
-    from ..surveys_figures import draw_figures, plan_figures
+    from ..surveys_figures import CHAPTER_FIGURES, draw_figures, plan_figures
 
     p, inp, out = job.params, job.input, job.output
     threshold = int(job_required(p, "disclosure_min_count"))
@@ -56,10 +56,10 @@ def impact_analysis(job: Job) -> None:
                     checks.filter(pl.col("check") != "note").height,
                     checks.filter(~pl.col("consistent") & (pl.col("check") != "note")).height)
 
-    fig_subgroups = tuple(job_value(p, "figure_subgroups") or ("role", "phase", "provider"))
-    with step(job.logger, "drawing survey figures"):
-        specs = plan_figures(summary, instruments, subgroups=[s for s in fig_subgroups if s in subgroups],
-                             threshold=threshold)
+    planned = plan_figures(summary, instruments, subgroups=subgroups, threshold=threshold)
+    specs = [s for s in planned if s.key in CHAPTER_FIGURES]
+    with step(job.logger, f"drawing the {len(specs)} survey figures the chapter shows (of {len(planned)} the "
+                          f"answers allow)"):
         manifest = draw_figures(specs, summary, levels, instruments, job_value(out, "figures"), threshold=threshold,
                                 year=str(job_required(p, "year")))
         write_json(manifest, Path(job_value(out, "figures")) / "manifest.json", ensure_ascii=False)
