@@ -901,8 +901,12 @@ def test_published_table1_applies_disclosure_control(tables):
 
 
 def test_figures_are_written_with_sidecars(tables, tmp_path):
-    p1 = tgf.fig_outcomes_by_audience(tables["outcomes_audience"], 5, tmp_path / "a.png")
-    p2 = tgf.fig_outcome_types(tables["outcomes_type"], 5, tmp_path / "b.png")
+    from cpdeval.targeted_publish import outcome_counts_shown
+
+    shown_audience, shown_type = outcome_counts_shown(tables["outcomes_audience"], tables["outcomes_type"],
+                                                      threshold=5)
+    p1 = tgf.fig_outcomes_by_audience(tables["outcomes_audience"], 5, tmp_path / "a.png", shown_audience)
+    p2 = tgf.fig_outcome_types(tables["outcomes_type"], 5, tmp_path / "b.png", shown_type)
     p3 = tgf.fig_maturity(tables["maturity"], 5, tmp_path / "c.png")
     for p in (p1, p2, p3):
         meta = json.loads(p.with_name(p.name + ".json").read_text())
@@ -911,7 +915,7 @@ def test_figures_are_written_with_sidecars(tables, tmp_path):
     assert _TITLES["a.png"] == "Teachers were the audience with the most outcomes"
     # small counts are not drawn: five types with 1-4 outcomes are left out and said so
     meta = json.loads((tmp_path / "b.png.json").read_text())
-    assert "with fewer than 5 outcomes are not shown" in meta["caption"]
+    assert "with fewer than 5 outcomes, or hidden so that such a count cannot be worked out" in meta["caption"]
     again = tgf.fig_maturity(tables["maturity"], 5, tmp_path / "c2.png")
     assert again.read_bytes() == p3.read_bytes()
 

@@ -263,6 +263,37 @@ def test_outcomes_type_within_audience():
     assert t.notes == ("Every type of the codebook is listed, including those not observed.",)
 
 
+def test_outcome_figures_hide_what_the_tables_hide(tmp_path):
+    """Teachers' 49 outcomes are published in the audience table; of their types, 3 is below the threshold, so
+    the type table hides 6 too (else 49 - 40 - 6 gives the 3). The audience table hides Leaders' 23 (to protect
+    Students' 3), so the type table must not show both of Leaders' types (17 + 6 would give the 23, and then
+    75 - 49 - 23 the 3). The figures must not draw what the tables hide."""
+    import json
+
+    from cpdeval import targeted_figures as TF
+
+    audience = AUDIENCE.with_columns(pl.Series("audience_order", [0, 1, 2, 3]))
+    by_type = pl.DataFrame({"audience_label": ["Leaders", "Leaders", "Teachers", "Teachers", "Teachers", "Students"],
+                            "label": ["Curricula", "Careers", "Use of knowledge", "Confidence", "Practical work",
+                                      "Progress"],
+                            "n": [17, 6, 40, 6, 3, 3], "audience_order": [0, 0, 1, 1, 1, 2],
+                            "type_order": [0, 1, 0, 1, 2, 0]})
+    shown_audience, shown_type = TP.outcome_counts_shown(audience, by_type, threshold=T)
+    assert shown_audience == [False, True, False, True]                    # as test_outcomes_audience
+    assert shown_type == [True, False, True, False, False, False]
+    TF.fig_outcome_types(by_type, T, tmp_path / "types.png", shown_type)
+    meta = json.loads((tmp_path / "types.png.json").read_text())
+    assert "Use of knowledge: 40" in meta["alt_text"] and "Curricula: 17" in meta["alt_text"]
+    assert "Confidence" not in meta["alt_text"] and "Careers" not in meta["alt_text"]
+    assert meta["caption"].startswith("Outcome types observed in the case evidence, coloured by audience. Four "
+                                      "other types with fewer than 5 outcomes, or hidden")
+    TF.fig_outcomes_by_audience(audience, T, tmp_path / "audiences.png", shown_audience)
+    meta = json.loads((tmp_path / "audiences.png.json").read_text())
+    assert "Leaders suppressed" in meta["alt_text"] and "Teachers 49" in meta["alt_text"]   # 23 hidden, as in the table
+    with pytest.raises(ValueError, match="flags for a table of 6 rows"):
+        TF.fig_outcome_types(by_type, T, tmp_path / "x.png", shown_type[:-1])
+
+
 def _by_domain():
     recs = []
     for a, al, ao, counts in (("teachers", "Teachers", 1, [12, 11, 2, 14]), ("leaders", "Leaders", 0, [5, 6, 7, 8]),

@@ -28,6 +28,7 @@ that did not come through this helper.
 from __future__ import annotations
 
 import html
+from contextlib import contextmanager
 import math
 import re
 from dataclasses import dataclass, field
@@ -206,6 +207,20 @@ _CONTEXT: dict[str, str | None] = {"label": None, "caption": None}
 
 def set_publication_context(label: str | None = None, caption: str | None = None) -> None:
     _CONTEXT.update(label=label, caption=caption)
+
+
+@contextmanager
+def separate_links():
+    """Publish tables inside as if no table had been published before (no linked cells), and forget what they
+    link on exit: how a stage works out which cells a chapter will hide (so that a figure does not show a
+    count its table hides), whatever else its process has published."""
+    saved = {k: dict(v) for k, v in _LINKED.items()}
+    _LINKED.clear()
+    try:
+        yield
+    finally:
+        _LINKED.clear()
+        _LINKED.update(saved)
 
 
 def _coerce_specs(columns) -> list[ColumnSpec]:
@@ -564,14 +579,21 @@ class _Structure:
         shown_elsewhere = _LINKED.get(link or "", {})
         values = dict(self.values)
         hidden = {}
+        protect = set(self.protect)
         for c, v in self.hidden.items():
-            known = shown_elsewhere.get(self.keys.get(c)) if c in self.keys else None
+            key = self.keys.get(c)
+            known = shown_elsewhere.get(key) if c in self.keys else None
             if known is not None:
                 values[c] = known
             else:
                 hidden[c] = v
+                if key in shown_elsewhere:
+                    # a total a linked table suppressed: this table must not give it away by its parts (a type
+                    # table whose types add up to an audience the audience table hides), so it is guarded like
+                    # a suppressed cell: no equation may leave it the one unknown
+                    protect.add(c)
         out = suppress(values, self.equations, threshold, hidden=hidden,
-                       percents=[p for _, p in self.percents], already=already, protect=self.protect,
+                       percents=[p for _, p in self.percents], already=already, protect=protect,
                        prefer=self.prefer)
         return {c for c in out if c in self.values}
 

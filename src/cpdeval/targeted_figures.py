@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import polars as pl
 
 from . import display as d
 from .disclosure import count_label
+from .display import SUPPRESSED
 from .targeted import MATURITY_LEVEL, SOURCE
 
 __all__ = ["fig_outcomes_by_audience", "fig_outcome_types", "fig_maturity"]
@@ -20,46 +22,59 @@ def _no_data(ax, text: str) -> None:
     ax.set_yticks([])
 
 
-def fig_outcomes_by_audience(by_audience: pl.DataFrame, threshold: int, path: str | Path) -> Path:
-    """Outcomes per audience (horizontal bars; counts below the threshold are not drawn and marked c)."""
+def _with_shown(df: pl.DataFrame, shown: Sequence[bool]) -> pl.DataFrame:
+    if len(shown) != df.height:
+        raise ValueError(f"shown has {len(shown)} flags for a table of {df.height} rows")
+    return df.with_columns(pl.Series("__shown", list(shown), dtype=pl.Boolean))
+
+
+def fig_outcomes_by_audience(by_audience: pl.DataFrame, threshold: int, path: str | Path,
+                             shown: Sequence[bool]) -> Path:
+    """Outcomes per audience (horizontal bars). A count the chapter's table hides (``shown``, one flag per row,
+    from :func:`cpdeval.targeted_publish.outcome_counts_shown`: below the threshold, or hidden to protect one
+    that is) is not drawn and marked c."""
     from .figures import BLUE, finding_title, new_figure, save_figure
 
-    a = by_audience.filter(pl.col("audience") != "total").sort("audience_order", descending=True)
+    a = _with_shown(by_audience, shown).filter(pl.col("audience") != "total").sort("audience_order", descending=True)
     total = int(by_audience.filter(pl.col("audience") == "total")["n"].sum()) if by_audience.height else 0
     fig, ax = new_figure("barh", height_cm=7.5)
-    shown = [(r["audience_label"], r["n"]) for r in a.iter_rows(named=True)]
-    vals = [n if n >= threshold else 0 for _, n in shown]
+    bars_of = [(r["audience_label"], r["n"] if r["__shown"] else None) for r in a.iter_rows(named=True)]
     if total:
-        bars = ax.barh([lab for lab, _ in shown], vals, color=BLUE)
-        ax.bar_label(bars, labels=[count_label(n, threshold) for _, n in shown],
+        bars = ax.barh([lab for lab, _ in bars_of], [n or 0 for _, n in bars_of], color=BLUE)
+        ax.bar_label(bars, labels=[SUPPRESSED if n is None else count_label(n, threshold) for _, n in bars_of],
                      padding=2, fontsize=8.5)
         ax.set_xlabel("Outcomes coded")
-        top = max(shown, key=lambda x: (x[1], x[0]))
-        title = (f"{top[0]} were the audience with the most outcomes" if top[1] >= threshold
+        top = max(bars_of, key=lambda x: (x[1] or 0, x[0]))
+        title = (f"{top[0]} were the audience with the most outcomes" if (top[1] or 0) >= threshold
                  else "Few outcomes were coded for any one audience")
     else:
         _no_data(ax, "No outcomes were coded")
         title = "No outcomes were coded from the case evidence"
     finding_title(ax, title)
-    small = sum(1 for _, n in shown if 0 < n < threshold)
-    note = f" Audiences with fewer than {threshold} outcomes are not shown (c)." if small else ""
+    hidden = sum(1 for (_, n), r in zip(bars_of, a.iter_rows(named=True)) if n is None and r["n"] > 0)
+    note = (f" Audiences with fewer than {threshold} outcomes, or hidden so that such a count cannot be worked "
+            "out from the total, are not shown (c)." if hidden else "")
     alt = "Horizontal bar chart of coded outcomes by audience: " + "; ".join(
-        f"{lab} {count_label(n, threshold, 'suppressed')}" for lab, n in reversed(shown)) + "."
+        f"{lab} {'suppressed' if n is None else count_label(n, threshold, 'suppressed')}"
+        for lab, n in reversed(bars_of)) + "."
     return save_figure(fig, path, alt_text=alt,
                        caption=f"Outcomes coded from case evidence, by audience (each outcome coded once).{note} "
                                f"Source: {SOURCE}, coded case outcomes. n = {d.fmt_count(total)} outcomes.",
                        source=f"{SOURCE}, coded case outcomes", n=total)
 
 
-def fig_outcome_types(by_type: pl.DataFrame, threshold: int, path: str | Path) -> Path:
-    """Outcome types with at least ``threshold`` outcomes, grouped by audience (the seed's lost charts)."""
+def fig_outcome_types(by_type: pl.DataFrame, threshold: int, path: str | Path, shown: Sequence[bool]) -> Path:
+    """Outcome types grouped by audience (the seed's lost charts): those whose count the chapter's table shows
+    (``shown``, one flag per row, from :func:`cpdeval.targeted_publish.outcome_counts_shown`), so that no type
+    hidden there, below the threshold or to protect one that is, is drawn here."""
     from matplotlib.patches import Patch
 
     from .figures import PALETTE, finding_title, new_figure, save_figure
 
-    t = by_type.filter(pl.col("n") >= threshold).sort(["audience_order", "n", "type_order"],
-                                                      descending=[False, True, False])
-    small = by_type.filter((pl.col("n") > 0) & (pl.col("n") < threshold)).height
+    flagged = _with_shown(by_type, shown)
+    t = flagged.filter(pl.col("__shown") & (pl.col("n") >= threshold)).sort(
+        ["audience_order", "n", "type_order"], descending=[False, True, False])
+    small = flagged.filter((pl.col("n") > 0) & ~(pl.col("__shown") & (pl.col("n") >= threshold))).height
     total = int(by_type["n"].sum())
     height = max(6.0, 1.6 + 0.55 * max(t.height, 1))
     fig, ax = new_figure("barh", height_cm=height)
@@ -84,8 +99,9 @@ def fig_outcome_types(by_type: pl.DataFrame, threshold: int, path: str | Path) -
         title = f"No single outcome type reached {threshold} outcomes"
     finding_title(ax, title)
     note = (f" {d.count_in_words(small, capitalize=True)} other type{'s' if small != 1 else ''} with fewer than "
-            f"{threshold} outcomes {'are' if small != 1 else 'is'} not shown." if small else "")
-    alt = ("Horizontal bar chart of outcome types with at least " f"{threshold} coded outcomes: " +
+            f"{threshold} outcomes, or hidden so that such a count cannot be worked out from the audience's total, "
+            f"{'are' if small != 1 else 'is'} not shown." if small else "")
+    alt = ("Horizontal bar chart of outcome types whose count is published: " +
            "; ".join(f"{r['audience_label']}, {r['label']}: {r['n']}" for r in t.iter_rows(named=True)) + ".")
     return save_figure(fig, path, alt_text=alt,
                        caption=f"Outcome types observed in the case evidence, coloured by audience.{note} "

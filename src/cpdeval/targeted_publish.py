@@ -26,6 +26,7 @@ __all__ = [
     "publish_ofsted_by_pre", "publish_ofsted_direction", "publish_ofsted_transitions", "publish_ofsted_funnel",
     "publish_ofsted_cases", "publish_sa_baseline", "publish_sa_n", "publish_sa_ranks", "publish_sa_change",
     "publish_maturity", "publish_outcomes_audience", "publish_outcomes_type", "publish_outcomes_domain",
+    "outcome_counts_shown",
     "publish_dose", "publish_feedback_role", "publish_monitoring", "publish_community",
 ]
 
@@ -273,7 +274,7 @@ def publish_maturity(maturity: pl.DataFrame, *, threshold: int) -> "PublishedTab
 
 # -- outcomes -------------------------------------------------------------------------------------------------
 
-def publish_outcomes_audience(by_audience: pl.DataFrame, *, threshold: int) -> "PublishedTable":
+def publish_outcomes_audience(by_audience: pl.DataFrame, *, threshold: int, record: bool = True) -> "PublishedTable":
     """Outcomes coded from case evidence, by audience (linked to the other outcome tables)."""
     from .tables import ColumnSum, publish_table
 
@@ -282,10 +283,11 @@ def publish_outcomes_audience(by_audience: pl.DataFrame, *, threshold: int) -> "
         "n": {"kind": "count", "header": "Outcomes"},
         "pct": {"kind": "percent", "header": "% of outcomes", "base": "total", "numerator": "n"},
         "schools": {"kind": "count", "header": "Schools with one or more"},
-    }, threshold=threshold, sums=[ColumnSum("audience_label", "All audiences", columns=("n",))], link="outcomes")
+    }, threshold=threshold, sums=[ColumnSum("audience_label", "All audiences", columns=("n",))], link="outcomes",
+        record=record)
 
 
-def publish_outcomes_type(by_type: pl.DataFrame, *, threshold: int) -> "PublishedTable":
+def publish_outcomes_type(by_type: pl.DataFrame, *, threshold: int, record: bool = True) -> "PublishedTable":
     """Outcomes by audience and type (every type of the codebook)."""
     from .tables import ColumnSum, publish_table
 
@@ -294,7 +296,22 @@ def publish_outcomes_type(by_type: pl.DataFrame, *, threshold: int) -> "Publishe
         "label": {"kind": "label", "header": "Outcome type"},
         "n": {"kind": "count", "header": "Outcomes"},
     }, threshold=threshold, sums=[ColumnSum("label", "All", within="audience_label")], link="outcomes",
-        notes=["Every type of the codebook is listed, including those not observed."])
+        notes=["Every type of the codebook is listed, including those not observed."], record=record)
+
+
+def outcome_counts_shown(by_audience: pl.DataFrame, by_type: pl.DataFrame, *, threshold: int
+                         ) -> tuple[list[bool], list[bool]]:
+    """For each row of ``by_audience`` and of ``by_type``, whether the chapter's outcome tables show its count
+    (False where they print c: below the threshold, or hidden so that such a count cannot be worked out from
+    the totals). Worked out as the chapter publishes them, the audience table first, so that the figures of the
+    same counts hide the same cells: a figure drawing a count its table hides would give the hidden one away."""
+    from .display import SUPPRESSED
+    from .tables import separate_links
+
+    with separate_links():
+        audience = publish_outcomes_audience(by_audience, threshold=threshold, record=False)
+        types = publish_outcomes_type(by_type, threshold=threshold, record=False)
+    return ([v != SUPPRESSED for v in audience.data["Outcomes"]], [v != SUPPRESSED for v in types.data["Outcomes"]])
 
 
 def domain_wide(by_domain: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:

@@ -15,6 +15,7 @@ def targeted_analysis(job: Job) -> None:
         fig_outcome_types,
         fig_outcomes_by_audience,
     )
+    from ..targeted_publish import outcome_counts_shown
 
     p, i, o = job.params, job.input, job.output
     read = {t: read_table(job_value(i, t)) for t in TARGETED_TABLES}
@@ -31,8 +32,11 @@ def targeted_analysis(job: Job) -> None:
                             allow_names=bool(job_value(p, "allow_names", False)))
     write_tables(t, o, t.keys())   # every table as parquet, the summary as JSON
     with step(job.logger, "targeted programme figures"):
-        fig_outcomes_by_audience(t["outcomes_audience"], threshold, job_value(o, "fig_outcomes_audience"))
-        fig_outcome_types(t["outcomes_type"], threshold, job_value(o, "fig_outcome_types"))
+        # the counts the chapter's outcome tables hide (below the threshold, or to protect one) are hidden here too
+        by_audience, by_type = t["outcomes_audience"], t["outcomes_type"]
+        shown_audience, shown_type = outcome_counts_shown(by_audience, by_type, threshold=threshold)
+        fig_outcomes_by_audience(by_audience, threshold, job_value(o, "fig_outcomes_audience"), shown_audience)
+        fig_outcome_types(by_type, threshold, job_value(o, "fig_outcome_types"), shown_type)
         fig_maturity(t["maturity"], threshold, job_value(o, "fig_maturity"))
     for c in t["summary"]["checks"]:
         if not c["ok"]:
