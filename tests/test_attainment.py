@@ -140,6 +140,8 @@ def test_synthetic_year_naive_exceeds_did_and_did_covers_the_realised_effect(syn
         assert by[key]["ci_low"] <= effect <= by[key]["ci_high"], (key, effect, by[key])
     summary = json.loads((derived / "summary.json").read_text())
     assert summary["window_financial_years"] == ["2016-17", "2017-18", "2018-19"]
+    # the sensitivity analysis is of the estimate the key findings quote
+    assert summary["sensitivity_method"] == summary["headline"] == "did_twfe"
     for fig in ("event_study", "overlap", "dose_response", "sensitivity", "top_quartile"):
         assert (derived / "figures" / f"{fig}.png.json").exists()
     html = (synthetic_run / "reports" / "synthetic" / "attainment.html").read_text()

@@ -276,3 +276,27 @@ def test_module_imports_no_plotting_or_models():
             "print(sorted(m for m in ('matplotlib', 'statsmodels') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_sensitivity_is_of_the_configured_headline_estimate():
+    """The confounding table and figure are of the estimate the key findings quote (attainment.headline), not
+    of whichever DiD the chapter happens to fit: a reader found the table's note naming the extended TWFE while
+    the key findings quoted the TWFE."""
+    from cpdeval.attainment import sensitivity
+    from cpdeval.estimators import e_value
+
+    fitted = {"measure": EB, "regression": NS(smd=0.05, smd_ci_low=0.01, smd_ci_high=0.09),
+              "did_twfe": NS(smd=0.20, smd_ci_low=0.15, smd_ci_high=0.25),
+              "did_etwfe": NS(smd=0.30, smd_ci_low=0.20, smd_ci_high=0.40)}
+    evalues, conf, (method, ev) = sensitivity(fitted, headline="did_twfe")
+    assert method == "did_twfe" and set(conf["method_key"]) == {"did_twfe"}
+    assert ev.e_value == pytest.approx(e_value(0.20, 0.15, 0.25, scale="smd").e_value)
+    assert evalues["method_key"].to_list() == ["regression", "did_etwfe", "did_twfe"]   # the headline's added
+    # a headline that could not be made falls back to the extended TWFE, and the method says so
+    assert sensitivity({k: v for k, v in fitted.items() if k != "did_twfe"}, headline="did_twfe")[2][0] == "did_etwfe"
+    assert sensitivity(fitted, headline="regression")[2][0] == "regression"
+    cf = conf.with_columns(pl.lit("did_etwfe").alias("method_key"))
+    note = AT.confounding_table(cf, method="did_etwfe", headline="did_twfe", first_measure=EB, threshold=T).notes[0]
+    assert note.startswith("Estimate shown: difference-in-differences (extended TWFE) for EBacc two sciences (% of "
+                           "pupils) (the headline estimate, difference-in-differences (TWFE), could not be made), "
+                           "converted to a risk ratio")

@@ -744,24 +744,32 @@ def dose_response_table(cross_section_: pl.DataFrame, membership: pl.DataFrame, 
     return pl.concat(frames).select(list(schema))
 
 
-def sensitivity(fitted: Mapping[str, Any], *, logger=None) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
-    """E-values of the regression, weighting and DiD estimates of the first measure; the confounding table
-    (confounder strengths needed to explain away) and the E-value object of the headline estimate (DiD,
-    else regression) for the sensitivity figure."""
+#: The estimates whose E-values the chapter tabulates (first measure), in this order; the headline's is added.
+E_VALUE_METHODS = ("regression", "ipw_att", "did_etwfe")
+
+
+def sensitivity(fitted: Mapping[str, Any], *, headline: str = HEADLINE, logger=None
+                ) -> tuple[pl.DataFrame, pl.DataFrame, Any]:
+    """E-values of the regression, weighting, DiD and headline estimates of the first measure; the confounding table
+    (confounder strengths needed to explain away) and the E-value object of the estimate the chapter calls the
+    headline, for the sensitivity figure: the configured ``headline`` (``attainment.headline``, the estimate the
+    key findings quote), else the extended TWFE, else the first of the others that was made. The method is
+    returned with it, and the chapter names it."""
     from . import estimators as est
 
-    rows, head = [], None
-    for key in ("regression", "ipw_att", "did_etwfe"):
+    rows, evs = [], {}
+    for key in dict.fromkeys((*E_VALUE_METHODS, headline)):
         r = fitted.get(key) if fitted else None
         if r is None:
             continue
         ev = _safe(logger, f"E-value for {key}", lambda: est.e_value_from_estimate(r))
         if ev is None:
             continue
+        evs[key] = ev
         rows.append({"measure": fitted["measure"], "method_key": key, "e_value": float(ev.e_value),
                      "e_value_ci": None if ev.e_value_ci is None else float(ev.e_value_ci)})
-        if key == "did_etwfe" or head is None:
-            head = (key, ev)
+    pick = next((k for k in (headline, "did_etwfe", *E_VALUE_METHODS) if k in evs), None)
+    head = (pick, evs[pick]) if pick else None
     evalues = pl.DataFrame(rows, schema={"measure": pl.Utf8, "method_key": pl.Utf8, "e_value": pl.Float64,
                                          "e_value_ci": pl.Float64})
     conf = pl.DataFrame(schema={"method_key": pl.Utf8, "rr_eu": pl.Float64, "rr_ud_estimate": pl.Float64,
@@ -847,7 +855,7 @@ def attainment_tables(inputs: Mapping[str, pl.DataFrame | None], cfg: Mapping[st
     es_table = pl.DataFrame()
     if es is not None:
         es_table = es.table if isinstance(getattr(es, "table", None), pl.DataFrame) else pl.DataFrame()
-    evalues, confounding, head_ev = sensitivity(fitted, logger=logger)
+    evalues, confounding, head_ev = sensitivity(fitted, headline=s["headline"], logger=logger)
     in_oy = panel.filter(pl.col("year") == label_start(oy)).select("school_key").unique()
     base_label = year_label(label_start(oy) - (wy - 1))
     summary = {"outcome_year": oy, "window_years": wy, "window_financial_years": win,

@@ -323,14 +323,21 @@ def dose_table(dose: pl.DataFrame, labels: Mapping[str, str], *, outcome_year: s
                                    "schools cannot support an interval"])
 
 
-def confounding_table(confounding: pl.DataFrame, *, method: str | None, first_measure: str, threshold: int):
+def confounding_table(confounding: pl.DataFrame, *, method: str | None, first_measure: str, threshold: int,
+                      headline: str | None = None):
     """The strength of an unmeasured confounder needed to explain the headline estimate (of ``method``, on
-    ``first_measure``) away, or to move its interval to include no effect (``confounding``: the curve)."""
+    ``first_measure``) away, or to move its interval to include no effect (``confounding``: the curve). Given the
+    configured ``headline`` and a ``method`` that is not it (the headline could not be made), the note says so."""
     from .tables import publish_table
 
     def txt(v):
         return fmt_number(v, 2)
 
+    what, instead = "Headline estimate:", ""
+    if headline and method and method != headline:
+        what = "Estimate shown:"
+        instead = (f" (the headline estimate, {in_sentence(METHOD_LABEL.get(headline, headline))}, could not be "
+                   "made)")
     cf = confounding.with_columns(
         est_txt=pl.when(pl.col("rr_ud_estimate").is_infinite()).then(pl.lit("not possible"))
         .otherwise(pl.col("rr_ud_estimate").map_elements(txt, return_dtype=pl.Utf8)),
@@ -341,8 +348,9 @@ def confounding_table(confounding: pl.DataFrame, *, method: str | None, first_me
         "rr_eu": {"kind": "number", "decimals": 2, "header": "Confounder's risk ratio with use"},
         "est_txt": {"kind": "label", "header": "Risk ratio with results needed to explain the estimate away"},
         "ci_txt": {"kind": "label", "header": "... to move the interval to include no effect"},
-    }, threshold=threshold, notes=[f"Headline estimate: {in_sentence(METHOD_LABEL.get(method, 'none'))} "
-                                   f"for {in_sentence(MEASURE_LABEL.get(first_measure, first_measure))}, "
+    }, threshold=threshold, notes=[f"{what} {in_sentence(METHOD_LABEL.get(method, 'none'))} "
+                                   f"for {in_sentence(MEASURE_LABEL.get(first_measure, first_measure))}"
+                                   f"{instead}, "
                                    "converted to a risk ratio from its standardised difference (RR = exp(0.91 d)). "
                                    "\"Not possible\": no confounder that weakly linked with use could do it."])
 
