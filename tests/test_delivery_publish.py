@@ -267,6 +267,23 @@ def test_penetration_la_sorted_and_suppressed():
                        ("South", "Kent", "40", "10", "25%")]
 
 
+def test_penetration_la_does_not_give_away_what_the_region_total_would():
+    """The region table shows North East's 36 eligible and 12 reached. Alone, the authorities' table would hide
+    only Hartlepool (4 eligible) and Darlington's 2 reached, and 36 - 20 - 12 and 12 - 8 would give them back
+    (a reader's review found London less its other boroughs giving the City of London back). Published after
+    the region table, as the chapter does, it hides a second cell in each column."""
+    from cpdeval.tables import separate_links
+
+    la = pl.DataFrame({"financial_year": ["2017-18"] * 3, "region": ["North East"] * 3,
+                       "la_name": ["Durham", "Darlington", "Hartlepool"], "eligible": [20, 12, 4],
+                       "reached": [8, 2, 2], "pct": [40.0, 100 * 2 / 12, 50.0]})
+    with separate_links():
+        DP.publish_penetration(_pen_region(), threshold=T)
+        t = DP.publish_penetration_la(la, threshold=T)
+    assert rows(t) == [("North East", "Darlington", "c", "c", "c"), ("North East", "Durham", "20", "c", "c"),
+                       ("North East", "Hartlepool", "c", "c", "c")]
+
+
 # -- flows ----------------------------------------------------------------------------------------------------
 
 FLOWS = pl.DataFrame({

@@ -276,23 +276,27 @@ def publish_penetration(pen_region: pl.DataFrame, *, threshold: int) -> "Publish
     cols["eligible_all"] = {"kind": "count", "header": "Eligible schools"}
     cols["reached_all"] = {"kind": "count", "header": "Schools reached"}
     return publish_table(penetration_wide(pen_region), columns=cols, threshold=threshold,
-                         sums=[ColumnSum("region", "England")],
+                         sums=[ColumnSum("region", "England")], link="penetration",
                          notes=["Secondary includes all-through schools. A share is suppressed (c) when fewer than "
                                 f"{threshold} schools were eligible or reached; z: no eligible schools of the "
                                 "phase."])
 
 
 def publish_penetration_la(pen_la: pl.DataFrame, *, threshold: int) -> "PublishedTable":
-    """Share of eligible schools and colleges reached, by local authority (sorted by region and name)."""
-    from ..tables import publish_table
+    """Share of eligible schools and colleges reached, by local authority (sorted by region and name).
+
+    The authorities of a region add up to the region's totals, which the table by region and phase
+    (:func:`publish_penetration`, published first) shows: the two are linked, so an authority hidden here is not
+    left the one unknown of its region (London less its other boroughs would give the City of London back)."""
+    from ..tables import ColumnSum, publish_table
 
     return publish_table(pen_la.sort(["region", "la_name"]), columns={
         "region": {"kind": "label", "header": "Region"},
         "la_name": {"kind": "label", "header": "Local authority"},
-        "eligible": {"kind": "count", "header": "Eligible"},
-        "reached": {"kind": "count", "header": "Reached"},
+        "eligible": {"kind": "count", "header": "Eligible", "key": "Eligible schools"},
+        "reached": {"kind": "count", "header": "Reached", "key": "Schools reached"},
         "pct": {"kind": "percent", "base": "eligible", "numerator": "reached", "header": "Share reached"},
-    }, threshold=threshold)
+    }, threshold=threshold, sums=[ColumnSum("la_name", "All", within="region")], link="penetration")
 
 
 # -- new, returning and lapsed schools ------------------------------------------------------------------------
