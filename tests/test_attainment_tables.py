@@ -300,3 +300,19 @@ def test_sensitivity_is_of_the_configured_headline_estimate():
     assert note.startswith("Estimate shown: difference-in-differences (extended TWFE) for EBacc two sciences (% of "
                            "pupils) (the headline estimate, difference-in-differences (TWFE), could not be made), "
                            "converted to a risk ratio")
+
+
+def test_group_sizes_do_not_give_away_a_hidden_group_by_difference():
+    """At least one course = partnership lead schools + other users (a reader's review found 6,156 - 6,152 = 4
+    giving back the c of primary lead schools): the sums within a comparison's groups are equations."""
+    counts = pl.DataFrame({"phase": ["ks2"] * 4 + ["ks4"] * 4,
+                           "group": ["any_course", "lead", "other", "none"] * 2,
+                           "label": ["At least one course", "Lead schools", "Other users", "No CPD"] * 2,
+                           "rule": ["r1", "r2", "r3", "r4"] * 2,
+                           "n_schools": [20, 3, 17, 10, 40, 12, 28, 9]})
+    alone = AT.group_counts_table(counts, providers=["national"], window=["2018-19"], threshold=T)
+    assert [r[3] for r in alone.data.rows()] == ["20", "c", "17", "10"]            # 20 - 17 gives the 3
+    t = AT.group_counts_table(counts, providers=["national"], window=["2018-19"], threshold=T,
+                              comparisons=[["lead", "other", "none"]])
+    assert [r[3] for r in t.data.rows()] == ["20", "c", "c", "10"]
+    assert [r[2] for r in t.data.rows()] == ["40", "12", "28", "9"]                # nothing small in KS4

@@ -161,14 +161,46 @@ def level_highlight(rows: pl.DataFrame, comparison: Mapping[str, Any], labels: M
     return ref, max(others, key=lambda o: o["mean"])
 
 
-def group_counts_table(counts: pl.DataFrame, *, providers: Sequence[str], window: Sequence[str], threshold: int):
+def group_identities(gc: pl.DataFrame, comparisons: Sequence[Sequence[str]], columns: Sequence[str] = ("ks4", "ks2")):
+    """Equations a reader can use between the group sizes: in each phase column, a group whose size is the sum
+    of some groups of one comparison (at least one course = partnership lead schools + other users; no
+    programme CPD = no attendances), as :class:`~cpdeval.tables.CellSum` on the ``group`` column.
+
+    Found by the sizes themselves, so every true identity among a comparison's groups is found; a sum that
+    matches by chance only hides a cell more than needed."""
+    from itertools import combinations
+
+    from .tables import CellSum
+
+    ids = gc["group"].to_list()
+    sums = []
+    for col in columns:
+        n = dict(zip(ids, gc[col].to_list()))
+        seen = set()
+        for groups in comparisons:
+            members = [g for g in dict.fromkeys(groups) if g in n and n[g]]
+            for k in range(1, len(members) + 1):
+                for parts in combinations(members, k):
+                    total = sum(n[g] for g in parts)
+                    for g in ids:
+                        key = (g, frozenset(parts))
+                        if g not in parts and n[g] == total and key not in seen:
+                            seen.add(key)
+                            sums.append(CellSum("group", (g, col), tuple((p, col) for p in parts)))
+    return sums
+
+
+def group_counts_table(counts: pl.DataFrame, *, providers: Sequence[str], window: Sequence[str], threshold: int,
+                       comparisons: Sequence[Sequence[str]] = ()):
     """The user groups with their rule and number of schools by phase (``counts``: the group counts table, one
-    row per group and phase; a group with no school in a phase counts zero)."""
+    row per group and phase; a group with no school in a phase counts zero). ``comparisons`` (each a list of
+    group ids) give the sums a reader can form (:func:`group_identities`): a group hidden in one is not left
+    the difference of two that are shown."""
     from .tables import publish_table
 
     gc = (counts.pivot(on="phase", index=["group", "label", "rule"], values="n_schools")
           .with_columns(pl.col("ks4", "ks2").fill_null(0)))
-    return publish_table(gc, columns={
+    return publish_table(gc, sums=group_identities(gc, comparisons), columns={
         "label": {"kind": "label", "header": "Group"},
         "rule": {"kind": "label", "header": "Rule (use in the window)"},
         "ks4": {"kind": "count", "header": "Secondary (KS4)"},
