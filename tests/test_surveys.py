@@ -402,9 +402,13 @@ def test_trained_leaders_commitment_of_all_who_answered(inst):
     assert t.data.select("Answer", "No.", "%").rows() == [("Yes", "40", "40%"), ("No", "55", "55%"),
                                                           ("Cannot say", "5", "5%"), ("Total (N)", "100", "100%")]
     usual = SP.publish_levels(levels, inst, "practitioner_leader", "committed_to_deliver", threshold=5)
-    assert usual.data.select("Answer", "%").rows()[:3] == [("Yes", fmt_pct(100 * 40 / 95)),
-                                                           ("No", fmt_pct(100 * 55 / 95)), ("Cannot say", "5%")]
-    assert usual.data["No."].to_list()[-1] == "95"
+    assert usual.data.select("Answer", "%").rows() == [("Yes", fmt_pct(100 * 40 / 95)),
+                                                       ("No", fmt_pct(100 * 55 / 95)), ("Total (N)", "100%"),
+                                                       ("Cannot say", "5%")]
+    # the total under the answers it adds up, then the answer outside it, saying what its % is of
+    assert usual.data["Answer"].to_list() == ["Yes", "No", "Total (N)", "Cannot say"]
+    assert usual.data["No."].to_list()[2] == "95"
+    assert usual.notes[-1] == "Cannot say: not in the total; % of everyone who answered the question."
     com = SP.item_row(summary, "practitioner_leader", "committed_to_deliver", "all", None)
     assert SP.say(com, "positive_of_all", threshold=5).endswith("(40%)")
     assert SP.say(com, "negative_of_all", threshold=5).endswith("(55%)")

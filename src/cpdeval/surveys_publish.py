@@ -293,13 +293,23 @@ def publish_levels(levels: pl.DataFrame, instruments: Mapping[str, "Instrument"]
     ).select("answer", "count", "base", "pct")
     total = pl.DataFrame({"answer": ["Total (N)"], "count": [n], "base": [n], "pct": [100.0 if n else None]},
                          schema=body.schema)
-    substantive = tuple(rows.filter(in_base)["response"].map_elements(
-        lambda v: level_label(scale, v), return_dtype=pl.Utf8))
-    return publish_table(pl.concat([body, total]), columns={
+    in_total = rows.with_columns(in_base.alias("__in"))["__in"].to_list()
+    substantive = tuple(a for a, i in zip(body["answer"], in_total) if i)
+    outside = [a for a, i in zip(body["answer"], in_total) if not i]
+    notes = list(notes or [])
+    if outside:
+        # the total sits under the answers it adds up; an answer outside it ("cannot say") comes after, and says
+        # what its % is of (a reader adding the column otherwise finds 103%)
+        body = pl.concat([body.filter(pl.Series(in_total)), total, body.filter(~pl.Series(in_total))])
+        # (no count of everyone who answered: with the total it would give a hidden "cannot say" away)
+        notes.append(f"{d.join_words(outside)}: not in the total; % of everyone who answered the question.")
+    else:
+        body = pl.concat([body, total])
+    return publish_table(body, columns={
         "answer": {"kind": "label", "header": "Answer"},
         "count": {"kind": "count", "header": "No."},
         "pct": {"kind": "percent", "base": "base", "numerator": "count", "header": "%"},
-    }, threshold=threshold, caption=caption, notes=list(notes or []),
+    }, threshold=threshold, caption=caption, notes=notes,
         sums=[ColumnSum("answer", "Total (N)", members=substantive)])
 
 
