@@ -183,3 +183,16 @@ def test_count_in_words():
     assert count_in_words(7, capitalize=True) == "Seven"
     with pytest.raises(ValueError):
         count_in_words(-1)
+
+
+def test_dates_read_one_way_everywhere():
+    import datetime as dt
+
+    from cpdeval.display import fmt_date
+    from cpdeval.render.builtin import format_date
+
+    assert fmt_date("2026-12-04") == fmt_date(dt.date(2026, 12, 4)) == "4 December 2026"
+    assert fmt_date(dt.datetime(2026, 1, 31, 23, 59)) == "31 January 2026"
+    assert fmt_date("2026-12-04T10:00:00+00:00") == "4 December 2026"
+    assert fmt_date("spring term") == "spring term"
+    assert format_date("2026-12-04") == "4 December 2026"       # the report's cover date, by the same rule

@@ -111,7 +111,9 @@ def provenance_text(params: Mapping[str, Any]) -> str:
     no package list: those are in the analysts' quality report, :func:`provenance_detail`)."""
     prov = record(params, "provenance")
     rows = sum(i["rows"] or 0 for i in prov["inputs"])
-    return (f"Built on {prov['built_on']} by the evaluation pipeline (version {prov['packages'].get('cpdeval', '')}) "
+    from .display import fmt_date
+
+    return (f"Built on {fmt_date(prov['built_on'])} by the evaluation pipeline (version {prov['packages'].get('cpdeval', '')}) "
             f"from {len(prov['inputs'])} input files holding {rows:,} rows. Every file is recorded with its size and "
             "a fingerprint of its contents, so the figures can be rebuilt from the same files and checked. "
             + key_text(prov.get("pseudonymisation_key")))
@@ -123,7 +125,9 @@ def provenance_detail(params: Mapping[str, Any]) -> str:
     cfgs = ", ".join(f"`{Path(c['path']).name}` (SHA-256 `{c['sha256'][:12]}`)" for c in prov["config_files"]) \
         or "defaults"
     pk = prov["packages"]
-    return (f"Built on {prov['built_on']} from configuration {cfgs}, with Python {pk['python']}, "
+    from .display import fmt_date
+
+    return (f"Built on {fmt_date(prov['built_on'])} from configuration {cfgs}, with Python {pk['python']}, "
             + ", ".join(f"{k} {v}" for k, v in pk.items() if k != "python") + ". "
             + key_text(prov.get("pseudonymisation_key")))
 

@@ -395,3 +395,22 @@ def join_words(items: list[str], conjunction: str = "and") -> str:
     if len(items) < 2:
         return "".join(items)
     return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def fmt_date(value) -> str:
+    """A date as readers see it everywhere: "4 December 2026" (from a date, a datetime or an ISO text; any other
+    text is returned as it is)."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = _dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return value
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"

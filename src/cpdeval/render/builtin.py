@@ -44,6 +44,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
+from cpdeval.display import fmt_date
 import cpdeval.render as _render
 from cpdeval.render.qmd import (
     CALLOUT_TYPES,
@@ -117,8 +118,6 @@ _INLINE_EXPR_RE = re.compile(r"`\{python\}\s+(?P<expr>[^`]*)`")
 _HEADING_RE = re.compile(r"^(?P<hashes>#{1,6})[ \t]+(?P<title>.*?)[ \t]*(?:\{(?P<attrs>[^}]*)\})?[ \t]*$")
 _SETEXT_RE = re.compile(r"^(=+|-+)[ \t]*$")
 _KIND_WORD = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
 
 
 # =========================================================================== segments
@@ -232,7 +231,7 @@ def format_date(value) -> str | None:
             except ValueError:
                 return value
     if isinstance(value, _dt.date):
-        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+        return fmt_date(value)
     return str(value)
 
 
