@@ -1023,6 +1023,15 @@ def test_chapter_renders_without_disclosure_breaches_or_names(synthetic_run):
     assert "school_name" not in pl.read_parquet(derived / "ofsted_cases.parquet").columns
     rec = pl.read_parquet(synthetic_run / "data" / "derived" / "synthetic" / "audit" / "reconciliation.parquet")
     assert set(tgi.TARGETED_TABLES) <= set(rec["table"])
+    # the maturity paragraph counts the schools its averages rest on, as the table does (not every school
+    # interviewed: with the table's count that would give away how many gave no end rating)
+    import re
+
+    from cpdeval.display import count_in_words, fmt_count
+
+    paired = pl.read_parquet(derived / "maturity_change.parquet").filter(pl.col("aspect") == "overall")["n_paired"][0]
+    said = re.search(r"The ([\d,]+|\w+) schools that rated both moved up", html)
+    assert said and said.group(1) in (fmt_count(paired), count_in_words(paired)), said
 
 
 def test_derived_tables_are_deterministic(seed, tmp_path):
