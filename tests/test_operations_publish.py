@@ -39,7 +39,7 @@ def _ptargets():
 def test_partnership_wide_one_row_per_partnership():
     w = OP.partnership_wide(_ptargets(), "2017-18")
     assert w.columns == ["partnership_id", "partnership_name", "units", "units_target", "units_pct",
-                         "participants", "schools", "t_status"]
+                         "participants", "schools", "t_status", "units_met"]
     assert w.select("partnership_id", "units", "units_target", "participants", "schools", "t_status").rows() == [
         ("P01", 300.0, 250.0, 90.0, 12.0, "ok"), ("P02", 120.5, None, 40.0, 3.0, "z")]
     assert w["units_pct"].to_list() == [120.0, None]
@@ -47,11 +47,16 @@ def test_partnership_wide_one_row_per_partnership():
 
 def test_partnerships_published():
     t = OP.publish_partnerships(_ptargets(), "2017-18", threshold=T)
-    assert t.headers == ["Partnership", "Name", "Units", "Units target", "% of target", "Participants",
+    assert t.headers == ["Partnership", "Name", "Units", "Units target", "% of target", "Met", "Participants",
                          "Schools"]
     # units in full (121, rounded half away from zero); 3 schools suppressed; z where no target was set
-    assert rows(t) == [("P01", "First", "300", "250", "120%", "90", "12"),
-                       ("P02", "Second", "121", "z", "z", "40", "c")]
+    assert rows(t) == [("P01", "First", "300", "250", "120%", "met", "90", "12"),
+                       ("P02", "Second", "121", "z", "z", "no target", "40", "c")]
+    # a target missed by less than half a percent shows as 100%: the Met column says it was not met
+    near = _ptargets().with_columns(pl.when((pl.col("partnership_id") == "P01") & (pl.col("metric") == "units"))
+                                    .then(pl.col("target") * 0.996).otherwise(pl.col("reached")).alias("reached"))
+    near = near.with_columns((100 * pl.col("reached") / pl.col("target")).alias("pct_of_target"))
+    assert rows(OP.publish_partnerships(near, "2017-18", threshold=T))[0][4:6] == ("100%", "not met")
     assert t.notes[0].startswith("Units are a volume of CPD and are shown in full.")
 
 

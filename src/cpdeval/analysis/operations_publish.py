@@ -28,7 +28,8 @@ __all__ = [
 
 def partnership_wide(ptargets: pl.DataFrame, year: str) -> pl.DataFrame:
     """One row per partnership (sorted by id) for ``year``: its units, units target and % of target, with its
-    participants and schools beside them, and ``t_status`` ("z" where no units target was set)."""
+    participants and schools beside them, ``t_status`` ("z" where no units target was set) and ``units_met``
+    (met, not met, no target)."""
     rep = ptargets.filter(pl.col("financial_year") == year)
     return (rep.filter(pl.col("metric") == "units")
             .select("partnership_id", "partnership_name", pl.col("reached").alias("units"),
@@ -40,7 +41,12 @@ def partnership_wide(ptargets: pl.DataFrame, year: str) -> pl.DataFrame:
                   .select("partnership_id", pl.col("reached").alias("schools")),
                   on="partnership_id", how="left")
             .with_columns(pl.when(pl.col("units_target").is_null()).then(pl.lit("z")).otherwise(pl.lit("ok"))
-                          .alias("t_status"))
+                          .alias("t_status"),
+                          # from the units, not the rounded %: 3,583 of 3,600 shows as 100% but is not met
+                          pl.when(pl.col("units_target").is_null()).then(pl.lit("no target"))
+                          .when(pl.col("units").is_null()).then(pl.lit("not available"))
+                          .when(pl.col("units") >= pl.col("units_target")).then(pl.lit("met"))
+                          .otherwise(pl.lit("not met")).alias("units_met"))
             .sort("partnership_id"))
 
 
@@ -55,6 +61,7 @@ def publish_partnerships(ptargets: pl.DataFrame, year: str, *, threshold: int) -
         "units_target": {"kind": "number", "decimals": 0, "header": "Units target", "status": "t_status"},
         "units_pct": {"kind": "number", "decimals": 0, "suffix": "%", "header": "% of target",
                       "status": "t_status"},
+        "units_met": {"kind": "label", "header": "Met"},
         "participants": {"kind": "count", "header": "Participants"},
         "schools": {"kind": "count", "header": "Schools"},
     }, threshold=threshold, notes=["Units are a volume of CPD and are shown in full. A participant or school "
