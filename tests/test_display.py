@@ -196,3 +196,11 @@ def test_dates_read_one_way_everywhere():
     assert fmt_date("2026-12-04T10:00:00+00:00") == "4 December 2026"
     assert fmt_date("spring term") == "spring term"
     assert format_date("2026-12-04") == "4 December 2026"       # the report's cover date, by the same rule
+
+
+def test_a_small_share_is_never_printed_as_zero():
+    from cpdeval.display import fmt_small_pct
+
+    assert fmt_small_pct(100 * 6 / 1_070_463, 2) == "less than 0.01%"      # not "0.00%"
+    assert fmt_small_pct(0.0, 2) == "0.00%" and fmt_small_pct(0.005, 2) == "0.01%"   # half away from zero
+    assert fmt_small_pct(12.345, 1) == "12.3%" and fmt_small_pct(0.4) == "less than 1%"

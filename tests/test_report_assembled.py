@@ -129,6 +129,18 @@ def test_no_internal_words_in_anything_published(synthetic_run):
     assert problems == [], "\n".join(problems[:30])
 
 
+def test_the_report_speaks_to_readers_not_in_the_pipelines_words(synthetic_run):
+    from cpdeval.wording import PIPELINE_VOCABULARY
+
+    out = reports_dir(synthetic_run)
+    for name in ["report.html", *[f"{c}.html" for c in chapters(synthetic_run) if c != "qa"]]:
+        text = " ".join(visible_text((out / name).read_text(encoding="utf-8")).split())
+        found = [text[max(0, m.start() - 50):m.end() + 30] for m in PIPELINE_VOCABULARY.finditer(text)]
+        assert found == [], f"{name}: {found[:10]}"
+    assert PIPELINE_VOCABULARY.search("rows quarantined at ingest, as configured in the groups file")
+    assert not PIPELINE_VOCABULARY.search("pupils at the end of the key stage; the configuration is recorded")
+
+
 def test_the_internal_word_check_can_fail(tmp_path):
     page = tmp_path / "p.html"
     page.write_text("<html><body><p>As in seed 000, see config/benchmarks.yaml; pct_ebacc_2sci was None, "

@@ -1030,6 +1030,7 @@ def test_chapter_renders_without_disclosure_breaches_or_names(synthetic_run):
     from cpdeval.display import count_in_words, fmt_count
 
     paired = pl.read_parquet(derived / "maturity_change.parquet").filter(pl.col("aspect") == "overall")["n_paired"][0]
+    assert "At least N days" not in html and "At least 365 days after" in html   # the definition names the rule
     said = re.search(r"The ([\d,]+|\w+) schools that rated both moved up", html)
     assert said and said.group(1) in (fmt_count(paired), count_in_words(paired)), said
 

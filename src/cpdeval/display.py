@@ -204,6 +204,14 @@ def fmt_pct(p, ndigits: int = 0, *, signed: bool = False) -> str:
     return fmt_number(p, ndigits, signed=signed) + "%"
 
 
+def fmt_small_pct(p, ndigits: int = 0) -> str:
+    """A percentage that is never shown as zero when it is not: ``fmt_small_pct(0.0006, 2) == "less than
+    0.01%"`` (6 rows in a million are not "0.00%"); otherwise as :func:`fmt_pct`."""
+    if p is not None and 0 < p and fmt_pct(p, ndigits) == fmt_pct(0, ndigits):
+        return "less than " + fmt_pct(10 ** -ndigits, ndigits)
+    return fmt_pct(p, ndigits)
+
+
 # --------------------------------------------------------------------------- words
 
 @dataclass(frozen=True)

@@ -24,6 +24,13 @@ PATTERNS: tuple[tuple[str, re.Pattern], ...] = (
     ("software null", re.compile(r"\b(?:None(?! of\b)|nan|NaN|null)\b")),
 )
 
+#: The pipeline's own vocabulary, which readers of the report do not share: its steps ("ingest", "the link
+#: stage"), its files and settings ("data contract", "as configured", "groups file") and its codes ("status ok").
+#: The analysts' quality report may use them; the report and its chapters may not (a test checks the report).
+PIPELINE_VOCABULARY = re.compile(
+    r"\b(?:ingest(?:ed|ion|s)?|data contracts?|as configured|configured (?:confidence|threshold|value)|"
+    r"groups file|status ok|(?:engagement|link|survey|render|ingest) (?:stage|step))\b", re.I)
+
 _DROP = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 _DATA_URI = re.compile(r"data:[\w/.+-]+;base64,[A-Za-z0-9+/=\s]*")
