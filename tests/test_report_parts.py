@@ -74,6 +74,16 @@ def test_attainment_findings_use_the_headline_and_skip_small_groups(tmp_path):
     assert len(found) == 1                                   # att8 rests on 4 user schools: not stated
     assert "2.2 percentage points higher" in found[0].text and "DiD" in found[0].text
     assert "9.0" not in found[0].text                        # not the regression
+    # a difference-in-differences compares changes, not levels with similar schools
+    assert "the change in" in found[0].text and "similar schools" not in found[0].text
+    reg = attainment_findings({"attainment_estimates": tmp_path / "e.parquet",
+                               "attainment_summary": tmp_path / "s.json"}, 5, "regression")
+    assert "9.0 percentage points higher than in similar schools that did not" in reg[0].text
+    from cpdeval.findings import limitations
+
+    said = " ".join(limitations(found, {}, ["attainment"], headline="did_twfe"))
+    assert "would otherwise have moved alike" in said and "like each other" not in said
+    assert "like each other" in " ".join(limitations(reg, {}, ["attainment"], headline="regression"))
 
 
 # --------------------------------------------------------------------------- sections left out

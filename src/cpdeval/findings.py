@@ -150,10 +150,17 @@ def attainment_findings(inputs: Mapping[str, Any], threshold: int, headline: str
         if min(r["n_treated"] or 0, r["n_control"] or 0) < threshold:
             continue
         unit = " percentage points" if m.startswith("pct_") else " points"
-        text, kind = difference_sentence(
-            f"After adjustment ({d.in_sentence(r['method'])}), {d.in_sentence(MEASURE_LABEL.get(m, m))} "
-            "in schools that used the programme", r["estimate"], r["ci_low"], r["ci_high"], unit,
-            comparison="in similar schools that did not")
+        measure = d.in_sentence(MEASURE_LABEL.get(m, m))
+        if headline.startswith("did"):
+            # a difference-in-differences compares changes, not levels with "similar schools"
+            subject = (f"After adjustment ({d.in_sentence(r['method'])}), the change in {measure} in schools after "
+                       "they began to use the programme")
+            comparison = "the change over the same years in schools that did not"
+        else:
+            subject = f"After adjustment ({d.in_sentence(r['method'])}), {measure} in schools that used the programme"
+            comparison = "in similar schools that did not"
+        text, kind = difference_sentence(subject, r["estimate"], r["ci_low"], r["ci_high"], unit,
+                                         comparison=comparison)
         out.append(Finding("attainment", text + ".", "tbl-estimates", kind))
     return out
 
@@ -172,15 +179,23 @@ def key_findings(inputs: Mapping[str, Any], *, threshold: int, headline: str, ch
     return out
 
 
-def limitations(findings: list[Finding], inputs: Mapping[str, Any], chapters: list[str]) -> list[str]:
-    """What a reader must keep in mind, from the same facts: each a sentence."""
+def limitations(findings: list[Finding], inputs: Mapping[str, Any], chapters: list[str], *,
+                headline: str) -> list[str]:
+    """What a reader must keep in mind, from the same facts: each a sentence. ``headline`` is the method key of
+    the estimate the key findings quote (its assumption is the one stated)."""
     out = []
     if "attainment" in chapters:
         out.append("The comparisons of groups of schools repeat the published method: plain averages, which do not "
                    "show what the programme caused, because schools chose whether to take part.")
         if any(f.kind == "difference" for f in findings if f.chapter == "attainment"):
-            out.append("The adjusted estimates compare schools like each other in results before, size, intake and "
-                       "region; they remove differences that these measure, not any others.")
+            if headline.startswith("did"):
+                out.append("The headline estimates compare how each school's results changed after it began to use "
+                           "the programme with how results changed over the same years in schools that did not; "
+                           "they assume both would otherwise have moved alike, and a change in how a measure is "
+                           "graded during those years weakens them.")
+            else:
+                out.append("The adjusted estimates compare schools like each other in results before, size, intake "
+                           "and region; they remove differences that these measure, not any others.")
         if any(f.kind == "similar" for f in findings if f.chapter == "attainment"):
             out.append("Where the adjusted estimates show groups as similar, the data cannot tell a small effect from "
                        "none: the interval gives the range the data allow.")

@@ -92,7 +92,7 @@ def report(job: Job) -> None:
     headline = cfg["attainment"]["headline"]
     with step(job.logger, f"drawing the key findings from {len(inputs)} derived table(s)"):
         found = key_findings(inputs, threshold=job.params.threshold, headline=headline, chapters=chapters)
-        limits = limitations(found, inputs, chapters)
+        limits = limitations(found, inputs, chapters, headline=headline)
     out_dir = Path(job.output.html).parent
     with step(job.logger, f"assembling the report from {len(parts)} chapter(s)"):
         markdown = build(parts, settings, found, limits, root=Path.cwd())
