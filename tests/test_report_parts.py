@@ -60,6 +60,8 @@ def test_finding_reference_goes_before_the_full_stop():
     f = Finding("attainment", "Users were similar.", "tbl-estimates")
     assert f.markdown() == "Users were similar (@tbl-attainment-estimates)."
     assert f.markdown(link=False) == "Users were similar."
+    both = Finding("delivery", "70 staff took part, from 9 schools.", "tbl-participants tbl-schools")
+    assert both.markdown() == "70 staff took part, from 9 schools (@tbl-delivery-participants, @tbl-delivery-schools)."
 
 
 def test_attainment_findings_use_the_headline_and_skip_small_groups(tmp_path):

@@ -31,16 +31,19 @@ class Finding:
 
     chapter: str
     text: str
-    ref: str | None = None          # label in its chapter, e.g. "tbl-units"
+    ref: str | None = None          # label(s) in its chapter, e.g. "tbl-units" or "tbl-participants tbl-schools"
     kind: str = "fact"              # fact | difference | similar | caution
 
     def markdown(self, *, link: bool = True) -> str:
-        """The sentence with a reference to its table or figure before the closing full stop."""
+        """The sentence with a reference to each table or figure it rests on, before the closing full stop."""
         if not (self.ref and link):
             return self.text
-        kind, label = self.ref.split("-", 1)
+        refs = []
+        for ref in self.ref.split():
+            kind, label = ref.split("-", 1)
+            refs.append(f"@{kind}-{self.chapter}-{label}")
         body, stop = (self.text[:-1], ".") if self.text.endswith(".") else (self.text, "")
-        return f"{body} (@{kind}-{self.chapter}-{label}){stop}"
+        return f"{body} ({', '.join(refs)}){stop}"
 
 
 def _read(path: str | Path | None) -> pl.DataFrame | None:
@@ -90,7 +93,7 @@ def delivery_findings(inputs: Mapping[str, Any], threshold: int) -> list[Finding
                            "tbl-units"))
         out.append(Finding("delivery", f"{count_text(r['participants'], threshold).capitalize()} teachers, technicians "
                            f"and other staff took part, from {count_text(r['schools'], threshold)} schools and "
-                           "colleges.", "tbl-participants"))
+                           "colleges.", "tbl-participants tbl-schools"))
     if targets is not None:
         from .analysis.delivery_publish import targets_met_text
 
