@@ -27,11 +27,12 @@ def _ptargets():
             ("2016-17", "P01", "First", 200.0, 250.0, 70, 10)):
         recs += [
             {"financial_year": year, "partnership_id": pid, "partnership_name": name, "metric": "units",
-             "reached": units, "target": target, "pct_of_target": 100 * units / target if target else None},
+             "reached": units, "target": target, "pct_of_target": 100 * units / target if target else None,
+             "met": units >= target if target else None},
             {"financial_year": year, "partnership_id": pid, "partnership_name": name, "metric": "participants",
-             "reached": float(parts), "target": None, "pct_of_target": None},
+             "reached": float(parts), "target": None, "pct_of_target": None, "met": None},
             {"financial_year": year, "partnership_id": pid, "partnership_name": name, "metric": "schools",
-             "reached": float(schools), "target": None, "pct_of_target": None},
+             "reached": float(schools), "target": None, "pct_of_target": None, "met": None},
         ]
     return pl.DataFrame(recs)
 
@@ -55,7 +56,8 @@ def test_partnerships_published():
     # a target missed by less than half a percent shows as 100%: the Met column says it was not met
     near = _ptargets().with_columns(pl.when((pl.col("partnership_id") == "P01") & (pl.col("metric") == "units"))
                                     .then(pl.col("target") * 0.996).otherwise(pl.col("reached")).alias("reached"))
-    near = near.with_columns((100 * pl.col("reached") / pl.col("target")).alias("pct_of_target"))
+    near = near.with_columns((100 * pl.col("reached") / pl.col("target")).alias("pct_of_target"),
+                             (pl.col("reached") >= pl.col("target")).alias("met"))
     assert rows(OP.publish_partnerships(near, "2017-18", threshold=T))[0][4:6] == ("100%", "not met")
     assert t.notes[0].startswith("Units are a volume of CPD and are shown in full.")
 

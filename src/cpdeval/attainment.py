@@ -43,6 +43,12 @@ DEFAULT_MEASURES = schema_default("attainment.measures")
 DEFAULT_PRIMARY_MEASURES = schema_default("attainment.primary_measures")
 WINDOW_YEARS = schema_default("attainment.window_years")
 HEADLINE = schema_default("attainment.headline")
+
+
+def compares_changes(method_key: str) -> bool:
+    """Whether an estimator is a difference-in-differences (``did_*``): it compares each school's change with
+    non-users' change over the same years, not levels with similar schools, and is worded so."""
+    return method_key.startswith("did")
 MEASURE_LABEL = {"pct_ebacc_2sci": "EBacc two sciences (% of pupils)",
                  "pct_5em": "5+ good GCSEs incl. English and maths (% of pupils)",
                  "sci_va": "Science value added (score)",

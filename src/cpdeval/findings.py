@@ -142,7 +142,7 @@ def attainment_findings(inputs: Mapping[str, Any], threshold: int, headline: str
     est, summary = _read(inputs.get("attainment_estimates")), _json(inputs.get("attainment_summary"))
     if est is None or summary is None or not est.height:
         return []
-    from .attainment import MEASURE_LABEL
+    from .attainment import MEASURE_LABEL, compares_changes
 
     out = []
     for m in summary.get("measures") or []:
@@ -154,8 +154,7 @@ def attainment_findings(inputs: Mapping[str, Any], threshold: int, headline: str
             continue
         unit = " percentage points" if m.startswith("pct_") else " points"
         measure = d.in_sentence(MEASURE_LABEL.get(m, m))
-        if headline.startswith("did"):
-            # a difference-in-differences compares changes, not levels with "similar schools"
+        if compares_changes(headline):
             subject = (f"After adjustment ({d.in_sentence(r['method'])}), the change in {measure} in schools after "
                        "they began to use the programme")
             comparison = "the change over the same years in schools that did not"
@@ -191,7 +190,9 @@ def limitations(findings: list[Finding], inputs: Mapping[str, Any], chapters: li
         out.append("The comparisons of groups of schools repeat the published method: plain averages, which do not "
                    "show what the programme caused, because schools chose whether to take part.")
         if any(f.kind == "difference" for f in findings if f.chapter == "attainment"):
-            if headline.startswith("did"):
+            from .attainment import compares_changes
+
+            if compares_changes(headline):
                 out.append("The headline estimates compare how each school's results changed after it began to use "
                            "the programme with how results changed over the same years in schools that did not; "
                            "they assume both would otherwise have moved alike, and a change in how a measure is "

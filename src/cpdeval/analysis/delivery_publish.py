@@ -183,6 +183,15 @@ def publish_schools(phases: pl.DataFrame, years: Sequence[str], *, threshold: in
 
 # -- targets --------------------------------------------------------------------------------------------------
 
+def met_text(target: str = "target", reached: str = "reached", met: str = "met") -> pl.Expr:
+    """"met", "not met", "no target" or "not available", from the ``met`` flag of
+    :func:`~cpdeval.analysis.delivery.against_targets` (decided on the counts, never on a rounded %: 3,583 of
+    3,600 shows as 100% of its target but is not met)."""
+    return (pl.when(pl.col(target).is_null()).then(pl.lit("no target"))
+            .when(pl.col(reached).is_null()).then(pl.lit("not available"))
+            .when(pl.col(met)).then(pl.lit("met")).otherwise(pl.lit("not met")))
+
+
 def target_rows(targets: pl.DataFrame, year: str) -> pl.DataFrame:
     """The year's target rows, with ``t_status`` ("z" where no target was set), the ``link_row`` key of the
     rows that repeat a count of the participants or schools tables, and ``met_text`` (met, not met, no
@@ -191,9 +200,7 @@ def target_rows(targets: pl.DataFrame, year: str) -> pl.DataFrame:
             .with_columns(pl.when(pl.col("target").is_null()).then(pl.lit("z")).otherwise(pl.lit("ok"))
                           .alias("t_status"),
                           pl.col("metric").replace(TARGET_LINK_ROWS).alias("link_row"),
-                          pl.when(pl.col("target").is_null()).then(pl.lit("no target"))
-                          .when(pl.col("reached").is_null()).then(pl.lit("not available"))
-                          .when(pl.col("met")).then(pl.lit("met")).otherwise(pl.lit("not met")).alias("met_text")))
+                          met_text().alias("met_text")))
 
 
 def targets_met_text(targets: pl.DataFrame, year: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..display import words
+from .delivery_publish import met_text
 
 if TYPE_CHECKING:
     from ..tables import PublishedTable
@@ -33,7 +34,8 @@ def partnership_wide(ptargets: pl.DataFrame, year: str) -> pl.DataFrame:
     rep = ptargets.filter(pl.col("financial_year") == year)
     return (rep.filter(pl.col("metric") == "units")
             .select("partnership_id", "partnership_name", pl.col("reached").alias("units"),
-                    pl.col("target").alias("units_target"), pl.col("pct_of_target").alias("units_pct"))
+                    pl.col("target").alias("units_target"), pl.col("pct_of_target").alias("units_pct"),
+                    pl.col("met").alias("_met"))
             .join(rep.filter(pl.col("metric") == "participants")
                   .select("partnership_id", pl.col("reached").alias("participants")),
                   on="partnership_id", how="left")
@@ -42,11 +44,8 @@ def partnership_wide(ptargets: pl.DataFrame, year: str) -> pl.DataFrame:
                   on="partnership_id", how="left")
             .with_columns(pl.when(pl.col("units_target").is_null()).then(pl.lit("z")).otherwise(pl.lit("ok"))
                           .alias("t_status"),
-                          # from the units, not the rounded %: 3,583 of 3,600 shows as 100% but is not met
-                          pl.when(pl.col("units_target").is_null()).then(pl.lit("no target"))
-                          .when(pl.col("units").is_null()).then(pl.lit("not available"))
-                          .when(pl.col("units") >= pl.col("units_target")).then(pl.lit("met"))
-                          .otherwise(pl.lit("not met")).alias("units_met"))
+                          met_text("units_target", "units", "_met").alias("units_met"))
+            .drop("_met")
             .sort("partnership_id"))
 
 

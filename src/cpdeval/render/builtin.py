@@ -218,21 +218,13 @@ def build_day() -> _dt.date:
 
 
 def format_date(value) -> str | None:
+    """A document's ``date:`` as readers see it (:func:`cpdeval.display.fmt_date`); "today", "now" and
+    "last-modified" are the build day, other text that is not a date is kept as written."""
     if value is None:
         return None
-    if isinstance(value, _dt.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        if value.strip() in ("today", "now", "last-modified"):
-            value = build_day()
-        else:
-            try:
-                value = _dt.date.fromisoformat(value.strip())
-            except ValueError:
-                return value
-    if isinstance(value, _dt.date):
-        return fmt_date(value)
-    return str(value)
+    if isinstance(value, str) and value.strip() in ("today", "now", "last-modified"):
+        value = build_day()
+    return fmt_date(value) if isinstance(value, (str, _dt.date)) else str(value)
 
 
 class _Executor:
