@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cpdeval.audit_disclosure import audit_publications
 from cpdeval.disclosure import PercentBound, Problem, attack, count_text, protect_parts, suppress
 from cpdeval.display import SYMBOLS
-from cpdeval.tables import PUBLICATION_LOG_ENV, _LINKED, ColumnSum, RowSum, publish_table
+from cpdeval.tables import PUBLICATION_LOG_ENV, _LINKED, ColumnSum, LinkedSum, RowSum, publish_table
 
 T = 5
 
@@ -122,6 +122,31 @@ def test_linked_tables_are_suppressed_together(log):
     assert shown(t1, "Outcomes") == ["23", "49", "72"]
     assert shown(t2, "Outcomes") == ["c", "c", "c", "40", "9"]   # 3 and 1 could be worked out from 23 - 19
     assert audit_publications([log], T).problems() == []
+
+
+def test_a_total_shown_only_in_a_linked_table_ties_its_parts(log):
+    # targeted Tables 37 and 38: the change table's "same grade" is the transition table's diagonal
+    change = pl.DataFrame({"change": ["Better", "Same", "All"], "n": [40, 26, 66]})
+    matrix = pl.DataFrame({"before": ["Low", "High"], "low": [25, 40], "high": [7, 1]})
+    t1 = publish_table(change, columns={"change": "label", "n": {"kind": "count", "key": "moved"}}, threshold=T,
+                       sums=[ColumnSum("change", "All")], link="grades")
+    same = LinkedSum("Same", "moved", "before", [("Low", "low"), ("High", "high")])
+    better = LinkedSum("Better", "moved", "before", [("High", "low")])
+    t2 = publish_table(matrix, columns={"before": "label", "low": "count", "high": "count"}, threshold=T,
+                       sums=[same, better], link="grades")
+    assert shown(t1, "n") == ["40", "26", "66"]
+    assert t2.data.rows() == [("Low", "c", "7"), ("High", "40", "c")]    # 1 = 26 - 25 would give it away
+    audit = audit_publications([log], T)
+    assert audit.problems() == [] and audit.equations == 3
+    # the audit reads the link as the tables do: show the 25 again, and the 1 is found
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    for c in records[1]["cells"]:
+        if c["cell"] == [0, "low"] or c["cell"] == [0, "Low"]:
+            c["shown"] = "25"
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    problems = audit_publications([log], T).problems()
+    assert len(problems) == 1 and "row 'High', column 'high': suppressed, but the published totals put it between " \
+                                  "1 and 1" in problems[0]
 
 
 def test_the_audit_finds_a_planted_recoverable_cell(log):

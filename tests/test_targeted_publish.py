@@ -120,6 +120,53 @@ def test_ofsted_transitions_published():
     assert t.notes == ("Schools graded both before and at least 400 days after they began; cells count schools.",)
 
 
+def _rule_scope(counts: dict[tuple[int, int], int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Transitions (days-rule scope, the same counts any time since) and the change table they add up to."""
+    lab = {1: "Outstanding", 2: "Good", 3: "Requires improvement", 4: "Inadequate"}
+    recs = [{"pre_rating": pre, "post_rating": post, "n": counts.get((pre, post), 0), "pre_label": lab[pre],
+             "post_label": lab[post], "scope": scope}
+            for scope in ("min_days", "since_engagement") for pre in (4, 3, 2, 1) for post in (1, 2, 3, 4)]
+    n = {k: sum(v for (pre, post), v in counts.items() if f(pre, post)) for k, f in (
+        ("improved", lambda a, b: b < a), ("same", lambda a, b: b == a), ("declined", lambda a, b: b > a),
+        ("total", lambda a, b: True))}
+    direction = pl.DataFrame([{"scope": scope, "order": i, "direction": k, "n": n[k], "base": n["total"],
+                               "pct": 100 * n[k] / n["total"]}
+                              for scope in ("since_engagement", "min_days")
+                              for i, k in enumerate(("improved", "same", "declined", "total"))])
+    return pl.DataFrame(recs), direction
+
+
+def test_transition_cells_hidden_cannot_be_worked_out_from_the_change_table():
+    """A reader with the change table beside the transition table: better, same and worse are the cells below,
+    on and above the diagonal. Before the two were linked, the 1 outstanding-to-outstanding school was the one
+    hidden cell of the diagonal (186 - 25 - 97 - 63), and so on for the other two groups."""
+    from cpdeval.disclosure import Problem, attack
+    from cpdeval.tables import _parse_number
+
+    counts = {(4, 2): 21, (4, 3): 85, (4, 4): 25, (3, 1): 2, (3, 2): 88, (3, 3): 97, (3, 4): 11, (2, 1): 6,
+              (2, 2): 63, (2, 3): 8, (2, 4): 3, (1, 1): 1}          # the national synthetic year's counts
+    transitions, direction = _rule_scope(counts)
+    change = TP.publish_ofsted_direction(direction, min_days=365, threshold=T)
+    matrix = TP.publish_ofsted_transitions(transitions, min_days=365, threshold=T)
+    assert [r[3] for r in rows(change)] == ["202", "186", "22", "410"]
+    problem = Problem()
+    cells = {}
+    for before, *shown in rows(matrix):
+        for after, text in zip(matrix.headers[1:], shown):
+            cell = (int(before[0]), int(after[0]))
+            cells[cell] = text
+            if text == "c":
+                problem.suppressed.add(cell)
+            else:
+                problem.published[cell] = _parse_number(text)
+    assert {c for c, v in counts.items() if 0 < v < T} <= problem.suppressed
+    for (change_label, *_, n_rule, _), f in zip(rows(change), (lambda a, b: b < a, lambda a, b: b == a,
+                                                                lambda a, b: b > a, lambda a, b: True)):
+        problem.equations.append((("change", change_label), tuple(c for c in cells if f(*c))))
+        problem.published[("change", change_label)] = _parse_number(n_rule)
+    assert attack(problem, T) == []
+
+
 def test_ofsted_funnel():
     funnel = pl.DataFrame({"step": ["recruited", "active", "min_days"],
                            "label": ["Schools recruited", "Active schools", "At least"], "schools": [50, 48, 3]})

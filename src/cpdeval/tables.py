@@ -41,7 +41,7 @@ from cpdeval import display as d
 
 __all__ = [
     "ColumnSpec", "PublishedTable", "publish_table", "RowSum", "ColumnSum", "CellSum",
-    "Breach", "find_disclosure_breaches", "KINDS", "TABLE_FORMAT_VERSION",
+    "LinkedSum", "Breach", "find_disclosure_breaches", "KINDS", "TABLE_FORMAT_VERSION",
 ]
 
 #: Column kinds a published table understands (``target``: a configured number, never suppressed).
@@ -192,6 +192,25 @@ class CellSum:
     label: str
     total: tuple[str, str]
     parts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LinkedSum:
+    """A count that a linked table shows, and this one does not, is the sum of named cells of this table: the
+    count is known by its row label ``row`` and column key ``column`` in the linked table, each part by (label
+    value in column ``label``, column) here (a transition table whose cells below the diagonal add up to the
+    "better grade" count of a table published before it)."""
+
+    row: str
+    column: str
+    label: str
+    parts: tuple[tuple[str, str], ...]
+
+    def __init__(self, row: str, column: str, label: str, parts):
+        object.__setattr__(self, "row", row)
+        object.__setattr__(self, "column", column)
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "parts", tuple(tuple(p) for p in parts))
 
 
 #: Count cells published so far in each group of linked tables: link name -> {(row labels, column): value,
@@ -416,14 +435,15 @@ def _md_escape(text: str) -> str:
 
 def publish_table(df: pl.DataFrame, *, columns: list[ColumnSpec] | Mapping[str, Any], threshold: int,
                   caption: str | None = None, notes: list[str] | None = None,
-                  sums: Sequence["RowSum | ColumnSum | CellSum"] = (), link: str | None = None,
+                  sums: Sequence["RowSum | ColumnSum | CellSum | LinkedSum"] = (), link: str | None = None,
                   row_key: str | None = None, record: bool = True) -> PublishedTable:
     """Format a derived table for publication, applying disclosure control (:mod:`cpdeval.disclosure`).
 
     ``columns`` lists the published columns in order, as :class:`ColumnSpec`
     objects or a dict ``{name: kind}`` / ``{name: {"kind": ..., "base": ...}}``.
     ``threshold`` is the configured minimum count (``thresholds.disclosure_min_count``).
-    ``sums`` declares the table's totals (:class:`RowSum`, :class:`ColumnSum`): secondary suppression then
+    ``sums`` declares the table's totals (:class:`RowSum`, :class:`ColumnSum`, :class:`CellSum`, and
+    :class:`LinkedSum` for a total shown in a linked table): secondary suppression then
     hides further cells until no suppressed cell can be worked out from them. Tables sharing a ``link``
     name repeat the same counts (a table and its total elsewhere): a cell suppressed in one is suppressed in
     the others, a cell is known across them by its row labels and column (header, or the column's ``key``),
@@ -544,17 +564,23 @@ class _Structure:
                         else:
                             total = cell(t, col)
                         equations.append((total, tuple(cell(i, col) for i in members)))
-            elif isinstance(sm, CellSum):
+            elif isinstance(sm, (CellSum, LinkedSum)):
                 lab = df[sm.label].cast(pl.Utf8).to_list()
 
-                def named(ref):
+                def named(ref, sm=sm, lab=lab):
                     if ref[0] not in lab:
                         raise ValueError(f"publish_table: no row {ref[0]!r} in column {sm.label!r}")
                     return cell(lab.index(ref[0]), ref[1])
 
-                equations.append((named(sm.total), tuple(named(r) for r in sm.parts)))
+                if isinstance(sm, CellSum):
+                    total = named(sm.total)
+                else:   # the total is a linked table's cell: unknown here unless that table shows it
+                    total = ("block", sm.row, sm.column)
+                    hidden[total] = None
+                    keys[total] = ((sm.row,), sm.column)
+                equations.append((total, tuple(named(r) for r in sm.parts)))
             else:
-                raise TypeError(f"sums takes RowSum, ColumnSum and CellSum, not {sm!r}")
+                raise TypeError(f"sums takes RowSum, ColumnSum, CellSum and LinkedSum, not {sm!r}")
         percents = []   # (the percentage's own cell, what it bounds)
         protect = set()
         for s in specs:

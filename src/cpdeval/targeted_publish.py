@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "one", "share", "SA_SUBJECTS",
-    "direction_rows", "transitions_wide", "sa_wide", "sa_change_rows", "domain_wide", "feedback_rows",
+    "direction_rows", "transitions_wide", "transition_sums", "sa_wide", "sa_change_rows", "domain_wide", "feedback_rows",
     "feedback_wide", "monitoring_matrix", "monitoring_cohorts", "community_rows",
     "publish_ofsted_by_pre", "publish_ofsted_direction", "publish_ofsted_transitions", "publish_ofsted_funnel",
     "publish_ofsted_cases", "publish_sa_baseline", "publish_sa_n", "publish_sa_ranks", "publish_sa_change",
@@ -35,6 +35,8 @@ SA_SUBJECTS = ["science", "design_technology", "maths", "computer_science", "eng
 
 _DIRECTION_ROWS = (("improved", "Better grade"), ("same", "Same grade"), ("declined", "Worse grade"),
                    ("total", "All"))
+#: Identity of the change table's days-rule counts, which the transition table's cells add up to
+_RULE_KEY = "schools inspected at least the set number of days after"
 _GROUPING_LABEL = {"all": "All", "unit_band": "CPD units", "phase": "Phase", "cohort": "Cohort",
                    "evidence": "Evidence"}
 
@@ -101,10 +103,10 @@ def publish_ofsted_direction(direction: pl.DataFrame, *, min_days: int, threshol
         "label": {"kind": "label", "header": "Change"},
         "n_all": {"kind": "count", "header": "Any time since: schools"},
         "pct_all": {"kind": "percent", "header": "Any time since: %", "base": "base_all", "numerator": "n_all"},
-        "n_rule": {"kind": "count", "header": f"At least {min_days} days after: schools"},
+        "n_rule": {"kind": "count", "header": f"At least {min_days} days after: schools", "key": _RULE_KEY},
         "pct_rule": {"kind": "percent", "header": f"At least {min_days} days after: %", "base": "base_rule",
                      "numerator": "n_rule"},
-    }, threshold=threshold, sums=[ColumnSum("label", "All")], notes=[
+    }, threshold=threshold, sums=[ColumnSum("label", "All")], link="ofsted", notes=[
         f"The second pair of columns keeps schools whose latest inspection was at least {min_days} days after "
         f"their start date ({fmt_count(min_days)} days or more, exactly, as set for this evaluation). Schools with "
         "a grade both before and since."])
@@ -124,12 +126,29 @@ def transitions_wide(transitions: pl.DataFrame) -> tuple[pl.DataFrame, dict[str,
     return wide, cols
 
 
+def transition_sums(wide: pl.DataFrame) -> list:
+    """The counts of the change table (:func:`publish_ofsted_direction`, days-rule columns) that the transition
+    table's cells add up to: below the diagonal a better grade, on it the same, above it a worse one, and all
+    of them the total. Declared so that a cell hidden in the transition table is not the one unknown of its
+    group once the change table's counts are read beside it."""
+    from .tables import LinkedSum
+
+    groups: dict[str, list[tuple[str, str]]] = {lab: [] for _, lab in _DIRECTION_ROWS}
+    for before, pre in zip(wide["before"], wide["pre_rating"]):
+        for g in ("1", "2", "3", "4"):
+            if g in wide.columns:
+                k = "improved" if int(g) < pre else "same" if int(g) == pre else "declined"
+                groups[dict(_DIRECTION_ROWS)[k]].append((before, g))
+                groups[dict(_DIRECTION_ROWS)["total"]].append((before, g))
+    return [LinkedSum(lab, _RULE_KEY, "before", parts) for lab, parts in groups.items() if parts]
+
+
 def publish_ofsted_transitions(transitions: pl.DataFrame, *, min_days: int, threshold: int) -> "PublishedTable":
     """Grade before joining by grade at the latest inspection at least ``min_days`` after."""
     from .tables import publish_table
 
     wide, cols = transitions_wide(transitions)
-    return publish_table(wide, columns=cols, threshold=threshold, notes=[
+    return publish_table(wide, columns=cols, threshold=threshold, sums=transition_sums(wide), link="ofsted", notes=[
         f"Schools graded both before and at least {min_days} days after they began; cells count schools."])
 
 
