@@ -284,6 +284,27 @@ def test_penetration_la_does_not_give_away_what_the_region_total_would():
                        ("North East", "Hartlepool", "c", "c", "c")]
 
 
+def test_la_dot_chart_hides_the_authorities_the_table_hides(tmp_path):
+    """Durham's 8 reached is hidden in the table to protect Darlington's 2; a dot at Durham's 40% beside its
+    20 eligible would give the 8 back, so the chart leaves out every authority the table hides."""
+    import json
+
+    from cpdeval.analysis.delivery_figures import fig_penetration_la
+
+    la = pl.DataFrame({"financial_year": ["2017-18"] * 4, "region": ["North East"] * 3 + ["North West"],
+                       "la_name": ["Durham", "Darlington", "Hartlepool", "Bolton"], "eligible": [20, 12, 4, 50],
+                       "reached": [8, 2, 2, 20], "pct": [40.0, 100 * 2 / 12, 50.0, 40.0]})
+    region = pl.concat([_pen_region(), _pen_region().filter(pl.col("region") == "North East")
+                        .with_columns(pl.lit("North West").alias("region"), eligible=pl.col("eligible") * 0 + 50,
+                                      reached=pl.col("reached") * 0 + 20, pct=pl.lit(40.0))])
+    assert DP.la_shares_shown(region, la, threshold=T) == {("North West", "Bolton")}
+    fig_penetration_la(la, region, T, tmp_path / "la.png", DP.la_shares_shown(region, la, threshold=T))
+    meta = json.loads((tmp_path / "la.png.json").read_text())
+    assert meta["n"] == 1
+    assert meta["caption"].endswith("Three local authorities with fewer than 5 eligible or reached schools, or "
+                                    "hidden to protect one, are not shown (disclosure control).")
+
+
 # -- flows ----------------------------------------------------------------------------------------------------
 
 FLOWS = pl.DataFrame({

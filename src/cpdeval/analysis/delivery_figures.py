@@ -277,11 +277,17 @@ def fig_targets(tgt: pl.DataFrame, reporting: str, threshold: int, path: str | P
                        source=SOURCE + "; targets input", n=len(rows))
 
 
-def fig_penetration_la(by_la: pl.DataFrame, by_region: pl.DataFrame, threshold: int, path: str | Path) -> Path:
-    """A map-like ranked chart: one row per region (ranked), each local authority a dot at its share reached."""
+def fig_penetration_la(by_la: pl.DataFrame, by_region: pl.DataFrame, threshold: int, path: str | Path,
+                       shown: set[tuple[str, str]]) -> Path:
+    """A map-like ranked chart: one row per region (ranked), each local authority a dot at its share reached.
+
+    Only the authorities in ``shown`` (region, name), those whose share the table by local authority shows
+    (:func:`cpdeval.analysis.delivery_publish.la_shares_shown`), get a dot."""
     from ..figures import BLACK, BLUE, finding_title, new_figure, save_figure
 
-    ok = by_la.filter((pl.col("eligible") >= threshold) & (pl.col("reached") >= threshold))
+    keep = pl.DataFrame(sorted(shown), schema={"region": pl.String, "la_name": pl.String}, orient="row")
+    ok = (by_la.filter((pl.col("eligible") >= threshold) & (pl.col("reached") >= threshold))
+          .join(keep, on=["region", "la_name"], how="semi", maintain_order="left"))
     hidden = by_la.height - ok.height
     reg = (by_region.filter((pl.col("reach_phase") == "all") & (pl.col("region") != "England"))
            .sort(["pct", "region"], descending=[False, True], nulls_last=False))
@@ -307,7 +313,7 @@ def fig_penetration_la(by_la: pl.DataFrame, by_region: pl.DataFrame, threshold: 
     alt = ("Dot chart of the share of eligible schools reached in each local authority, grouped by region: "
            + "; ".join(f"{r}: {d.fmt_pct(p) if p is not None else 'n/a'}" for r, p in zip(reg["region"], reg["pct"])) + ".")
     note = (f" {d.count_in_words(hidden, capitalize=True)} local authorities with fewer than {threshold} eligible or "
-            "reached schools are not shown (disclosure control)." if hidden else "")
+            "reached schools, or hidden to protect one, are not shown (disclosure control)." if hidden else "")
     return save_figure(fig, path, alt_text=alt,
                        caption="Share of eligible (open, state-funded) schools reached, by local authority within "
                                "region; dot size shows the number of eligible schools." + note,

@@ -25,7 +25,7 @@ __all__ = [
     "share_text", "change_text", "terms_words", "unequal_comparisons", "reached_text", "shown_reach",
     "units_wide", "yoy_rows", "role_wide", "phase_wide", "target_rows", "penetration_wide",
     "publish_units_by_year", "publish_yoy", "publish_participants", "publish_schools", "publish_targets",
-    "publish_penetration", "publish_penetration_la", "publish_flows",
+    "publish_penetration", "publish_penetration_la", "la_shares_shown", "publish_flows",
 ]
 
 #: Phases of the share-reached table, in column order, with their headers.
@@ -272,7 +272,7 @@ def penetration_wide(pen_region: pl.DataFrame) -> pl.DataFrame:
                            .alias(f"status_{p}") for p in PHASE_NAMES])
 
 
-def publish_penetration(pen_region: pl.DataFrame, *, threshold: int) -> "PublishedTable":
+def publish_penetration(pen_region: pl.DataFrame, *, threshold: int, record: bool = True) -> "PublishedTable":
     """Share of eligible schools and colleges reached, by region and phase, with England as the total."""
     from ..tables import ColumnSum, publish_table
 
@@ -283,13 +283,13 @@ def publish_penetration(pen_region: pl.DataFrame, *, threshold: int) -> "Publish
     cols["eligible_all"] = {"kind": "count", "header": "Eligible schools"}
     cols["reached_all"] = {"kind": "count", "header": "Schools reached"}
     return publish_table(penetration_wide(pen_region), columns=cols, threshold=threshold,
-                         sums=[ColumnSum("region", "England")], link="penetration",
+                         sums=[ColumnSum("region", "England")], link="penetration", record=record,
                          notes=["Secondary includes all-through schools. A share is suppressed (c) when fewer than "
                                 f"{threshold} schools were eligible or reached; z: no eligible schools of the "
                                 "phase."])
 
 
-def publish_penetration_la(pen_la: pl.DataFrame, *, threshold: int) -> "PublishedTable":
+def publish_penetration_la(pen_la: pl.DataFrame, *, threshold: int, record: bool = True) -> "PublishedTable":
     """Share of eligible schools and colleges reached, by local authority (sorted by region and name).
 
     The authorities of a region add up to the region's totals, which the table by region and phase
@@ -303,7 +303,23 @@ def publish_penetration_la(pen_la: pl.DataFrame, *, threshold: int) -> "Publishe
         "eligible": {"kind": "count", "header": "Eligible", "key": "Eligible schools"},
         "reached": {"kind": "count", "header": "Reached", "key": "Schools reached"},
         "pct": {"kind": "percent", "base": "eligible", "numerator": "reached", "header": "Share reached"},
-    }, threshold=threshold, sums=[ColumnSum("la_name", "All", within="region")], link="penetration")
+    }, threshold=threshold, sums=[ColumnSum("la_name", "All", within="region")], link="penetration",
+        record=record)
+
+
+def la_shares_shown(pen_region: pl.DataFrame, pen_la: pl.DataFrame, *, threshold: int) -> set[tuple[str, str]]:
+    """The (region, local authority) pairs whose share the chapter's table by local authority shows: not those
+    below the threshold, nor those hidden so that no such count can be worked out from the region's totals.
+    Worked out as the chapter publishes the two tables (region first), so that the dot chart of the same
+    shares hides the same authorities: a dot at a hidden authority's share would help give its counts back."""
+    from ..display import SUPPRESSED
+    from ..tables import separate_links
+
+    with separate_links():
+        publish_penetration(pen_region, threshold=threshold, record=False)
+        la = publish_penetration_la(pen_la, threshold=threshold, record=False)
+    rows = pen_la.sort(["region", "la_name"]).select("region", "la_name").rows()
+    return {r for r, share in zip(rows, la.data["Share reached"]) if share != SUPPRESSED}
 
 
 # -- new, returning and lapsed schools ------------------------------------------------------------------------

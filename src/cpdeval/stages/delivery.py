@@ -24,6 +24,7 @@ OUTPUTS = {
 def delivery_analysis(job: Job) -> None:
     from ..analysis import delivery_figures as figs
     from ..analysis.delivery import ENGAGEMENT_COLUMNS, delivery_tables
+    from ..analysis.delivery_publish import la_shares_shown
 
     p, inp, out = job.params, job.input, job.output
     years = dict(job_required(p, "years"))
@@ -42,8 +43,10 @@ def delivery_analysis(job: Job) -> None:
         figs.fig_participants(t["participants"], rep, threshold, job_value(out, "fig_participants"))
         figs.fig_schools(t["schools_phase"], rep, threshold, job_value(out, "fig_schools"))
         figs.fig_targets(t["targets"], rep, threshold, job_value(out, "fig_targets"))
+        # the authorities the chapter's table hides (below the threshold, or to protect one) are hidden here too
+        shown = la_shares_shown(t["penetration_region"], t["penetration_la"], threshold=threshold)
         figs.fig_penetration_la(t["penetration_la"], t["penetration_region"], threshold,
-                                job_value(out, "fig_penetration"))
+                                job_value(out, "fig_penetration"), shown)
         figs.fig_school_flows(t["flows"], rep, threshold, job_value(out, "fig_flows"))
     if t["summary"]["attended_bookings_outside_years"]:
         job.logger.warning("%d attended bookings fall outside the configured delivery years and are not counted",
