@@ -149,6 +149,19 @@ def test_a_total_shown_only_in_a_linked_table_ties_its_parts(log):
                                   "1 and 1" in problems[0]
 
 
+def test_a_count_a_linked_table_showed_is_never_taken_as_a_complement(log):
+    # B (3) needs a complement; C (6) is the smallest other, but a linked table already showed it, so hiding it
+    # here would hide nothing: D is hidden instead
+    first = pl.DataFrame({"g": ["C"], "n": [6]})
+    publish_table(first, columns={"g": "label", "n": "count"}, threshold=T, link="x")
+    second = pl.DataFrame({"g": ["A", "B", "C", "D", "All"], "n": [40, 3, 6, 9, 58]})
+    t = publish_table(second, columns={"g": "label", "n": "count"}, threshold=T, sums=[ColumnSum("g", "All")],
+                      link="x")
+    assert shown(t, "n") == ["40", "c", "6", "c", "58"]
+    assert audit_publications([log], T).problems() == []
+    assert suppress({"b": 3, "c": 6, "d": 9, "t": 18}, [("t", ("b", "c", "d"))], T, fixed={"c"}) == {"b", "d"}
+
+
 def test_the_audit_finds_a_planted_recoverable_cell(log):
     """A table that declares its total but was suppressed by hand, as a careless chapter might."""
     record = {"caption": "Planted", "threshold": T, "link": None, "headers": ["Group", "Schools"],

@@ -746,6 +746,43 @@ def test_reproduces_seed_002_quality_by_role(d3):
     assert (middle[col["Good"]], middle[col["Very good"]], middle[col["Base"]]) == ("19%", "76%", "139")
 
 
+def test_feedback_bases_by_role_hide_the_same_roles_in_both_chapters(d3):
+    """The Impact chapter's quality-by-role table and the targeted chapter's feedback table show the number
+    answering the quality question by role; the second also its total and "Not known". Published apart (each
+    chapter in its own process), a reader's review found the 4 nursery nurses given back: 98 answers, less the
+    roles the first table showed (Trainee 6 among them), less "Not known" 28 in the second. Now the first has the
+    total and "Not known" rows itself, the second replays it, and a reader with both finds no hidden count."""
+    from cpdeval import targeted_publish as TP
+    from cpdeval.disclosure import Problem, attack
+    from cpdeval.tables import _parse_number, separate_links
+
+    roles = ["Teacher"] * 60 + ["Trainee"] * 6 + ["Nursery Nurse"] * 4 + [None] * 28
+    answers = (["Good", "Very good"] * 49)[:98]
+    resp = build("d3_feedback", {"quality": answers, "satisfaction": ["Good"] * 98}, d3,
+                 attrs=lambda j: {"role": roles[j]})
+    _, summary, levels = summarise(resp, d3)
+    with separate_links():    # the Impact chapter
+        impact = SP.publish_level_matrix(levels, summary, d3, "d3_feedback", subgroup="role", by_group_item="quality",
+                                         threshold=5, worst_first=False, link=SP.FEEDBACK_ROLE_LINK)
+    with separate_links():    # the targeted chapter, in another process
+        targeted = TP.publish_feedback_role(summary.with_columns(instrument=pl.lit("event_feedback")), threshold=5)
+    base = dict(zip(impact.data["Group"], impact.data["Base"]))
+    assert list(base) == ["All respondents", "Teacher", "Nursery Nurse", "Trainee", "Not known"]
+    assert base["All respondents"] == "98" and base["Nursery Nurse"] == "c"
+    quality = dict(zip(targeted.data["Role"], targeted.data["Quality: respondents"]))
+    assert {g for g, v in base.items() if v == "c"} <= {g for g, v in quality.items() if v == "c"}
+    problem = Problem()
+    for shown in (base, quality):
+        for group, text in shown.items():
+            if text == "c":
+                problem.suppressed.add(group)
+            else:
+                problem.published[group] = _parse_number(text)
+    problem.suppressed -= set(problem.published)
+    problem.equations.append(("All respondents", tuple(g for g in base if g != "All respondents")))
+    assert attack(problem, 5) == []
+
+
 def test_reproduces_seed_002_table_8_with_ranks(d3):
     per_item = {}
     for i, (text, pcts, base, _rank) in enumerate(TABLE8, start=1):

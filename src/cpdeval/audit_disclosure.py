@@ -119,6 +119,7 @@ def _attack_group(members: list[tuple[str, int, dict]], audit: TableAudit) -> No
                                           f"({p['percent']:g}%) is shown beside its suppressed {ref[1]!r}")
             problem.percents.append(PercentBound(num, base, p["percent"], p["decimals"]))
     problem.hidden -= set(problem.published) | problem.suppressed   # e.g. a total another linked table shows
+    problem.suppressed -= set(problem.published)   # hidden in one linked table, shown in another: the reader has it
     audit.attacked += len(problem.suppressed)
     for breach in attack(problem, audit.threshold):
         hi = "no upper limit" if breach.high == float("inf") else f"{breach.high:g}"

@@ -170,14 +170,16 @@ def _missing(v) -> bool:
 def suppress(values: Mapping[Cell, float], equations: Sequence[Equation], threshold: int, *,
              hidden: Mapping[Cell, float] | None = None, percents: Sequence[PercentBound] = (),
              already: Iterable[Cell] = (), order: Sequence[Cell] | None = None,
-             protect: Iterable[Cell] = (), prefer: Iterable[Cell] = ()) -> set[Cell]:
+             protect: Iterable[Cell] = (), prefer: Iterable[Cell] = (), fixed: Iterable[Cell] = ()) -> set[Cell]:
     """Primary then secondary suppression of ``values`` (count cells) under ``equations``.
 
     ``hidden`` cells take part in equations but are never shown; ``percents`` are published percentages
     (their numerators are bounded by them); ``already`` are cells suppressed for another reason (a linked
     table); ``protect`` are hidden cells as small as a suppressed count (the numerator of a percentage shown as
     ``c``), guarded like one; ``prefer`` are cells to suppress first when a complement is needed (a base such
-    as "respondents", before the counts a table is about). ``order`` is the reading order used to break ties
+    as "respondents", before the counts a table is about); ``fixed`` are cells a reader already has from a linked
+    table that showed them, never taken as a complement (hiding them here would hide nothing). ``order`` is the
+    reading order used to break ties
     (default: the order of ``values``). Returns every suppressed count cell; the attacker then finds nothing
     narrower than the threshold."""
     out = primary(values, threshold) | {c for c in already if c in values}
@@ -188,6 +190,7 @@ def suppress(values: Mapping[Cell, float], equations: Sequence[Equation], thresh
     totals = {t for t, _ in equations}
     hidden = dict(hidden or {})
     prefer = set(prefer)
+    fixed = set(fixed)
 
     def problem() -> Problem:
         pub = {c: float(v) for c, v in values.items() if c not in out and not _missing(v)}
@@ -203,7 +206,7 @@ def suppress(values: Mapping[Cell, float], equations: Sequence[Equation], thresh
             members = [total, *parts]
             unknown = [c for c in members if c in out or c in hidden]
             if len(unknown) == 1 and (unknown[0] in out or unknown[0] in protect):
-                pick = _complement(members, values, out, totals, rank, prefer)
+                pick = _complement(members, values, out, totals, rank, prefer, fixed)
                 if pick is not None:
                     out.add(pick)
                     changed = True
@@ -212,7 +215,7 @@ def suppress(values: Mapping[Cell, float], equations: Sequence[Equation], thresh
         breaches = attack(problem(), threshold)
         if not breaches:
             return out
-        pick = _nearest_complement(breaches[0].cell, equations, values, out, totals, rank, prefer)
+        pick = _nearest_complement(breaches[0].cell, equations, values, out, totals, rank, prefer, fixed)
         if pick is None:   # every non-zero cell tied to it is suppressed already and it is still pinned
             raise RuntimeError(f"cannot protect cell {breaches[0].cell}: every cell tied to it is suppressed")
         out.add(pick)
@@ -220,13 +223,14 @@ def suppress(values: Mapping[Cell, float], equations: Sequence[Equation], thresh
 
 
 def _nearest_complement(cell: Cell, equations: Sequence[Equation], values: Mapping[Cell, float], out: set[Cell],
-                        totals: set[Cell], rank: Mapping[Cell, int], prefer: set[Cell] = frozenset()) -> Cell | None:
+                        totals: set[Cell], rank: Mapping[Cell, int], prefer: set[Cell] = frozenset(),
+                        fixed: set[Cell] = frozenset()) -> Cell | None:
     """A complement for a pinned ``cell``: from its own equations, else from the equations of the suppressed
     cells they hold, and so on outwards (a cell whose equations hold only zeros and suppressed cells)."""
     seen, frontier = {cell}, [cell]
     while frontier:
         members = [m for c in frontier for t, parts in equations if c in (t, *parts) for m in (t, *parts)]
-        pick = _complement(members, values, out, totals, rank, prefer)
+        pick = _complement(members, values, out, totals, rank, prefer, fixed)
         if pick is not None:
             return pick
         frontier = [m for m in dict.fromkeys(members) if m in out and m not in seen]
@@ -235,11 +239,12 @@ def _nearest_complement(cell: Cell, equations: Sequence[Equation], values: Mappi
 
 
 def _complement(members: Iterable[Cell], values: Mapping[Cell, float], out: set[Cell], totals: set[Cell],
-                rank: Mapping[Cell, int], prefer: set[Cell] = frozenset()) -> Cell | None:
-    """The smallest published non-zero count among ``members``: a preferred cell first, then not a total while
-    another cell is left."""
+                rank: Mapping[Cell, int], prefer: set[Cell] = frozenset(),
+                fixed: set[Cell] = frozenset()) -> Cell | None:
+    """The smallest published non-zero count among ``members`` (not one a linked table shows): a preferred cell
+    first, then not a total while another cell is left."""
     free = [c for c in dict.fromkeys(members)
-            if c in values and c not in out and not _missing(values[c]) and values[c] > 0]
+            if c in values and c not in out and c not in fixed and not _missing(values[c]) and values[c] > 0]
     if not free:
         return None
     inner = [c for c in free if c in prefer] or [c for c in free if c not in totals] or free

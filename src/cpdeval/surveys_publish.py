@@ -17,6 +17,53 @@ if TYPE_CHECKING:
     from .ingest.surveys import Instrument
     from .tables import PublishedTable
 
+#: Link of the tables that show how many answered a post-event feedback item, by role: the quality-by-role
+#: table of the Impact chapter and the satisfaction-and-quality table of the targeted programme's chapter.
+#: The second (with its total and "Not known") is suppressed knowing what the first shows, and the disclosure
+#: audit attacks the two together.
+FEEDBACK_ROLE_LINK = "feedback answers by role"
+
+
+def answers_key(item_id: str) -> str:
+    """The identity of a column of the number answering ``item_id`` in the tables of :data:`FEEDBACK_ROLE_LINK`."""
+    return f"answers to {item_id}"
+
+
+def publish_group_bases(summary: pl.DataFrame, instrument: str, item_id: str, *, subgroup: str, threshold: int,
+                        link: str, record: bool = False) -> "PublishedTable":
+    """The number answering ``item_id`` in each group of ``subgroup``, with all respondents and "Not known", as the
+    base column of :func:`publish_level_matrix` with ``by_group_item`` shows it: what a linked table in another
+    chapter replays (unrecorded) before it publishes, so that it hides what this one hides and takes nothing this
+    one shows as a complement."""
+    from .tables import publish_table
+
+    rows = (_by_group(summary.filter((pl.col("instrument") == instrument) & (pl.col("item_id") == item_id)),
+                      subgroup).sort("group_order").select("group", "group_order", "n_substantive"))
+    return publish_table(rows, columns=_group_base_columns(item_id, link), threshold=threshold, link=link,
+                         record=record, sums=_group_sums(rows))
+
+
+def _by_group(rows: pl.DataFrame, subgroup: str) -> pl.DataFrame:
+    """The rows of one item by ``subgroup``, all respondents first (their order set to -1) and "Not known" last,
+    as a table by group shows them (the groups and "Not known" add up to all respondents)."""
+    return (rows.filter(pl.col("subgroup").is_in([subgroup, ALL]))
+            .with_columns(pl.when(pl.col("subgroup") == ALL).then(-1).otherwise(pl.col("group_order"))
+                          .alias("group_order")))
+
+
+def _group_sums(rows: pl.DataFrame) -> list:
+    """The total of a table by group: its all-respondents row (order -1, from :func:`_by_group`), if it has one."""
+    from .tables import ColumnSum
+
+    total = rows.filter(pl.col("group_order") == -1)["group"]
+    return [ColumnSum("group", total[0], columns=("n_substantive",))] if total.len() else []
+
+
+def _group_base_columns(item_id: str, link: str | None) -> dict[str, Any]:
+    """Row label and base of a table by group, the base known across ``link`` by :func:`answers_key`."""
+    return {"group": {"kind": "label", "header": "Group"},
+            "n_substantive": {"kind": "count", "header": "Base", **({"key": answers_key(item_id)} if link else {})}}
+
 
 def figure_markdown(figures_dir: str | Path, key: str, label: str, caption: str | None = None) -> str | None:
     """Markdown that includes a figure drawn by the survey stage (None if this year's answers did not allow it).
@@ -328,21 +375,23 @@ def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instrument
                          instrument: str, *, block: str | None = None, items: Sequence[str] | None = None,
                          threshold: int, rank: str | None = "top", subgroup: str = ALL, group: str | None = None,
                          by_group_item: str | None = None, caption: str | None = None,
-                         notes: Sequence[str] | None = None, worst_first: bool = True) -> "PublishedTable":
+                         notes: Sequence[str] | None = None, worst_first: bool = True,
+                         link: str | None = None) -> "PublishedTable":
     """A % of each answer table (seed 002, Table 8): one row per item (or, with ``by_group_item``, one row
     per group of ``subgroup`` for that item, as the quality-by-role cross-tab), columns per answer, base
-    and rank."""
+    and rank. With ``link`` (by group only), the bases are shared with the other tables of that link, as
+    :func:`publish_group_bases` replays them."""
     from .tables import publish_table
 
     f = (pl.col("instrument") == instrument) & pl.col("substantive")
     if by_group_item:
-        f = f & (pl.col("item_id") == by_group_item) & (pl.col("subgroup") == subgroup) \
-            & (pl.col("group") != NOT_KNOWN)
+        f = f & (pl.col("item_id") == by_group_item)
         row_key, row_label = "group", "group"
+        rows = _by_group(levels.filter(f), subgroup)
     else:
         f = f & _items_expr(subgroup, group, block, items)
         row_key, row_label = "item_id", "item_text"
-    rows = levels.filter(f)
+        rows = levels.filter(f)
     if not rows.height or instrument not in instruments:
         return _placeholder("No responses to this survey in this year's data.", threshold, caption)
     scale = instruments[instrument].scales[rows["scale"][0]]
@@ -354,11 +403,15 @@ def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instrument
                        values="pct_of_substantive", aggregate_function="first")
             .sort(order_col))
     wide = wide.rename({c: f"lv_{lv.index(c)}" for c in wide.columns if c in lv})
-    cols: dict[str, Any] = {row_label: {"kind": "label", "header": "Group" if by_group_item else "Statement"}}
+    if link and not by_group_item:
+        raise ValueError("publish_level_matrix: only a table by group (by_group_item) can be linked")
+    base_cols = _group_base_columns(by_group_item or "", link)
+    cols: dict[str, Any] = {row_label: base_cols["group"] if by_group_item else {"kind": "label",
+                                                                                  "header": "Statement"}}
     for i, name in enumerate(lv):
         if f"lv_{i}" in wide.columns:
             cols[f"lv_{i}"] = {"kind": "percent", "base": "n_substantive", "header": level_label(scale, name)}
-    cols["n_substantive"] = {"kind": "count", "header": "Base"}
+    cols["n_substantive"] = base_cols["n_substantive"]
     if rank and not by_group_item:
         rf = (pl.col("instrument") == instrument) & (pl.col("subgroup") == subgroup)
         if group is not None:
@@ -366,7 +419,8 @@ def publish_level_matrix(levels: pl.DataFrame, summary: pl.DataFrame, instrument
         ranks = summary.filter(rf).select("item_id", f"rank_{rank}_label")
         wide = wide.join(ranks, on="item_id", how="left")
         cols[f"rank_{rank}_label"] = {"kind": "label", "header": "Rank"}
-    return publish_table(wide, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []))
+    return publish_table(wide, columns=cols, threshold=threshold, caption=caption, notes=list(notes or []),
+                         link=link, sums=_group_sums(wide) if by_group_item else ())
 
 
 def publish_profile(profile: pl.DataFrame, instrument: str, subgroup: str = "role", *, threshold: int,

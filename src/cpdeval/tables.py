@@ -606,6 +606,8 @@ class _Structure:
         values = dict(self.values)
         hidden = {}
         protect = set(self.protect)
+        # a count a linked table shows is known to a reader: hiding it here as a complement would hide nothing
+        fixed = {c for c in self.values if shown_elsewhere.get(self.keys.get(c)) is not None}
         for c, v in self.hidden.items():
             key = self.keys.get(c)
             known = shown_elsewhere.get(key) if c in self.keys else None
@@ -620,7 +622,7 @@ class _Structure:
                     protect.add(c)
         out = suppress(values, self.equations, threshold, hidden=hidden,
                        percents=[p for _, p in self.percents], already=already, protect=protect,
-                       prefer=self.prefer)
+                       prefer=self.prefer, fixed=fixed)
         return {c for c in out if c in self.values}
 
     def linked_cells(self, link: str | None) -> set[tuple[int, str]]:

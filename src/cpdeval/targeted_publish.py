@@ -408,18 +408,25 @@ def feedback_wide(survey: pl.DataFrame) -> pl.DataFrame:
 
 
 def publish_feedback_role(survey: pl.DataFrame, *, threshold: int) -> "PublishedTable":
-    """Satisfaction and quality ratings of CPD events, by participant's role."""
+    """Satisfaction and quality ratings of CPD events, by participant's role.
+
+    The Impact chapter's quality-by-role table shows the same numbers answering the quality question for each
+    known role. Replayed first (unrecorded) under the same link, it makes this table hide what it hides and not
+    take a role it shows as a complement: its total less those roles would otherwise give a hidden one back."""
+    from .surveys_publish import FEEDBACK_ROLE_LINK, answers_key, publish_group_bases
     from .tables import ColumnSum, publish_table
 
+    publish_group_bases(survey, "event_feedback", "quality", subgroup="role", threshold=threshold,
+                        link=FEEDBACK_ROLE_LINK)
     return publish_table(feedback_wide(survey), columns={
         "group": {"kind": "label", "header": "Role"},
-        "s_n": {"kind": "count", "header": "Satisfaction: respondents"},
+        "s_n": {"kind": "count", "header": "Satisfaction: respondents", "key": answers_key("satisfaction")},
         "s_pct": {"kind": "percent", "header": "Good or better", "base": "s_n", "numerator": "s_pos"},
         "s_pct_top": {"kind": "percent", "header": "Excellent", "base": "s_n", "numerator": "s_top"},
-        "q_n": {"kind": "count", "header": "Quality: respondents"},
+        "q_n": {"kind": "count", "header": "Quality: respondents", "key": answers_key("quality")},
         "q_pct": {"kind": "percent", "header": "Good or very good", "base": "q_n", "numerator": "q_pos"},
         "q_pct_top": {"kind": "percent", "header": "Very good", "base": "q_n", "numerator": "q_top"},
-    }, threshold=threshold, sums=[ColumnSum("group", "All respondents")],
+    }, threshold=threshold, sums=[ColumnSum("group", "All respondents")], link=FEEDBACK_ROLE_LINK,
         notes=["Role as the respondent gave it; Not known where it was left blank."])
 
 
