@@ -180,11 +180,11 @@ def test_dose_bands_labels_and_suppression_with_the_reference_band():
     assert t.headers == ["Measure", "Band of use", "Schools", "2018-19 (mean, unadjusted)", "Adjusted difference",
                          "95% CI", "Standardised", "p: bands of use equal"]
     assert t.data.rows() == [
-        (EB_LABEL, "No programme CPD", "14", "55.1", "0.00", "x", "0.00", "0.699"),
+        (EB_LABEL, "No programme CPD", "14", "55.1", "z", "z", "z", "0.699"),   # the reference: no difference
         (EB_LABEL, "Lowest quarter", "23", "54.4", "-0.20", "-4.03 to 4.42", "-0.01", "0.699"),
         (EB_LABEL, "att_q2", "c", "c", "c", "c", "c", "c"),            # 4 schools: suppressed
         # a reference band of 3: its count and mean go, and so does every difference from it
-        (P8_LABEL, "No programme CPD", "c", "c", "c", "x", "c", "c"),
+        (P8_LABEL, "No programme CPD", "c", "c", "z", "z", "z", "c"),
         (P8_LABEL, "Lowest quarter", "30", "0.2", "c", "c", "c", "0.041")]
     assert t.notes[1] == ("A band of fewer than 10 schools gets no estimate (x): so few schools cannot support an "
                           "interval")

@@ -113,6 +113,18 @@ def test_units_by_year_published_in_full():
     assert t.notes[0].startswith("Units are a volume of CPD, not a count of people")
 
 
+def test_units_note_says_when_rounded_parts_miss_the_total():
+    assert "may not add up" not in t_note(UBY)                            # 20 + 12 + 2 = 34, as 33.5 shows
+    fractional = UBY.with_columns(units_national=pl.Series([30.0, 20.4]), units_regional=pl.Series([27.0, 11.4]),
+                                  units_other=pl.Series([3.0, 1.7]))   # 20 + 11 + 2 = 33, against 34
+    assert t_note(fractional).endswith("A unit can be a fraction and each figure is rounded to whole units on its "
+                                       "own, so the providers may not add up to the total exactly.")
+
+
+def t_note(uby):
+    return DP.publish_units_by_year(uby, UBT, threshold=T).notes[0]
+
+
 def test_yoy_rows_latest_year_first_all_providers_first():
     y = DP.yoy_rows(_yoy())
     assert y.select("financial_year", "who").rows() == [

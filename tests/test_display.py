@@ -204,3 +204,20 @@ def test_a_small_share_is_never_printed_as_zero():
     assert fmt_small_pct(100 * 6 / 1_070_463, 2) == "less than 0.01%"      # not "0.00%"
     assert fmt_small_pct(0.0, 2) == "0.00%" and fmt_small_pct(0.005, 2) == "0.01%"   # half away from zero
     assert fmt_small_pct(12.345, 1) == "12.3%" and fmt_small_pct(0.4) == "less than 1%"
+
+
+def test_an_interval_whose_ends_round_alike_gets_one_more_place():
+    assert d.fmt_interval(96.84, 97.36, 0, "%") == "96.8% to 97.4%"        # not "97% to 97%"
+    assert d.fmt_interval(0.051, 0.149, 1) == "0.05 to 0.15"                # not "0.1 to 0.1"
+    assert d.fmt_interval(0.012, 0.038, 1) == "0.01 to 0.04"                # not "0.0 to 0.0"
+    assert d.fmt_interval(45.2, 47.8, 0, "%") == "45% to 48%"               # ends apart: as they are
+    assert d.fmt_interval(100.0, 100.0, 0, "%") == "100% to 100%"           # no width at all: nothing to add
+    assert d.fmt_interval(2.5, 2.54, 0) == "2.5 to 2.5"                     # one place only, half away from zero
+    assert d.fmt_interval(-0.04, 0.04, 1, signed=True) == "-0.04 to +0.04"
+
+
+def test_p_values_never_read_as_nil():
+    assert d.fmt_p_value(0.0423) == "0.042" and d.fmt_p_value(0.0005) == "0.001"   # half away from zero
+    assert d.fmt_p_value(0.0004) == "<0.001" and d.fmt_p_value(0.0) == "<0.001"
+    assert d.fmt_p_value(0.04, 2) == "0.04" and d.fmt_p_value(0.004, 2) == "<0.01"
+    assert d.p_in_text(0.0004) == "p < 0.001" and d.p_in_text(0.25) == "p = 0.250"

@@ -71,6 +71,15 @@ def test_numerator_suppression_and_proportions():
     assert t.data["p"].to_list() == ["c", "40%"]
 
 
+def test_collapsed_intervals_and_tiny_p_values_read_as_readers_expect():
+    df = pl.DataFrame({"g": ["a", "b"], "n": [14618, 200], "lo": [96.84, 0.2], "hi": [97.36, 5.4],
+                       "p": [0.00004, 0.0312]})
+    t = publish_table(df, columns=[ColumnSpec("g", "label"), ColumnSpec("n", "count"),
+                                   ColumnSpec("ci", "ci", base="n", lower="lo", upper="hi", decimals=0, suffix="%"),
+                                   ColumnSpec("p", "number", base="n", decimals=3, p_value=True)], threshold=5)
+    assert t.data.rows() == [("a", "14,618", "96.8% to 97.4%", "<0.001"), ("b", "200", "0% to 5%", "0.031")]
+
+
 def test_spec_validation():
     with pytest.raises(ValueError, match="needs base"):
         ColumnSpec("p", "percent")

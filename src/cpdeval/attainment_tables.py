@@ -16,7 +16,7 @@ import polars as pl
 
 from .attainment import KEY_STAGE_LABEL, MEASURE_LABEL
 from .disclosure import count_text
-from .display import count_in_words, fmt_count, fmt_number, in_sentence, join_words, sentence_start
+from .display import count_in_words, fmt_count, fmt_number, in_sentence, join_words, p_in_text, sentence_start
 
 ALL_LABEL = "All these schools"
 
@@ -288,7 +288,7 @@ def estimates_table(est: pl.DataFrame, *, headline: str, panel_years: Sequence[s
                      "wild cluster bootstrap.")
     if e["p_placebo"].drop_nulls().len():
         notes.append("With few users in the panel, difference-in-differences is also tested by placebo: "
-                     + "; ".join(f"{in_sentence(METHOD_LABEL[k])} p = {fmt_number(p, 3)}"
+                     + "; ".join(f"{in_sentence(METHOD_LABEL[k])} {p_in_text(p)}"
                                  for k, p in zip(e["method_key"], e["p_placebo"]) if p is not None)
                      + " (the share of schools given the users' start dates at random whose estimate is as large).")
     return publish_table(e, columns={
@@ -302,7 +302,7 @@ def estimates_table(est: pl.DataFrame, *, headline: str, panel_years: Sequence[s
         "smd": {"kind": "number", "decimals": 2, "base": "n_control", "header": "Standardised"},
         "smd_ci": {"kind": "ci", "lower": "smd_ci_low", "upper": "smd_ci_high", "base": "n_control", "decimals": 2,
                    "header": "95% CI (standardised)"},
-        "p_holm": {"kind": "number", "decimals": 3, "base": "n_control", "header": "p (Holm)",
+        "p_holm": {"kind": "number", "decimals": 3, "base": "n_control", "header": "p (Holm)", "p_value": True,
                    "status": "holm_status"},
     }, threshold=threshold, notes=notes)
 
@@ -337,20 +337,23 @@ def dose_table(dose: pl.DataFrame, labels: Mapping[str, str], *, outcome_year: s
     dd = dose.with_columns(label=pl.col("band").replace_strict(labels, default=pl.col("band")),
                            mlab=pl.col("measure").replace_strict(MEASURE_LABEL, default=pl.col("measure")),
                            ref_n=pl.col("n").filter(pl.col("is_reference")).first().over("measure"))
-    dd = dd.with_columns(n_diff=pl.min_horizontal("n", "ref_n"))
+    dd = dd.with_columns(n_diff=pl.min_horizontal("n", "ref_n"),
+                         ref_status=pl.when(pl.col("is_reference")).then(pl.lit("z")).otherwise(pl.lit("ok")))
     return publish_table(dd, columns={
         "mlab": {"kind": "label", "header": "Measure"},
         "label": {"kind": "label", "header": "Band of use"},
         "n": {"kind": "count", "header": "Schools"},
         "mean": {"kind": "number", "decimals": 1, "base": "n", "header": f"{outcome_year} (mean, unadjusted)"},
-        "estimate": {"kind": "number", "decimals": 2, "base": "n_diff", "header": "Adjusted difference"},
+        "estimate": {"kind": "number", "decimals": 2, "base": "n_diff", "header": "Adjusted difference",
+                     "status": "ref_status"},
         "ci": {"kind": "ci", "lower": "ci_low", "upper": "ci_high", "base": "n_diff", "decimals": 2,
-               "header": "95% CI"},
-        "smd": {"kind": "number", "decimals": 2, "base": "n_diff", "header": "Standardised"},
-        "equal_p": {"kind": "number", "decimals": 3, "base": "n", "header": "p: bands of use equal"},
+               "header": "95% CI", "status": "ref_status"},
+        "smd": {"kind": "number", "decimals": 2, "base": "n_diff", "header": "Standardised", "status": "ref_status"},
+        "equal_p": {"kind": "number", "decimals": 3, "base": "n", "header": "p: bands of use equal", "p_value": True},
     }, threshold=threshold, notes=["Bands: quartiles of attendances among users (as in the published comparison). "
                                    "The last column tests whether the bands of use differ from each other (Wald "
-                                   "test), i.e. whether the amount of CPD matters beyond any use.",
+                                   "test), i.e. whether the amount of CPD matters beyond any use. z: the band every "
+                                   "other is compared with.",
                                    f"A band of fewer than {min_schools} schools gets no estimate (x): so few "
                                    "schools cannot support an interval"])
 

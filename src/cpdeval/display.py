@@ -39,7 +39,7 @@ __all__ = [
     "SUPPRESSED", "NOT_APPLICABLE", "NOT_AVAILABLE", "BREAK", "SYMBOLS",
     "DisclosureError",
     "round_half_away", "round_half_away_expr",
-    "fmt_count", "fmt_pct", "fmt_number",
+    "fmt_count", "fmt_pct", "fmt_number", "fmt_small_pct", "fmt_interval", "fmt_p_value", "p_in_text",
     "pct_in_words", "words", "count_in_words", "in_sentence", "sentence_start",
     "ANCHORS", "QUALIFIERS",
 ]
@@ -210,6 +210,40 @@ def fmt_small_pct(p, ndigits: int = 0) -> str:
     if p is not None and 0 < p and fmt_pct(p, ndigits) == fmt_pct(0, ndigits):
         return "less than " + fmt_pct(10 ** -ndigits, ndigits)
     return fmt_pct(p, ndigits)
+
+
+def fmt_interval(low, high, ndigits: int = 1, unit: str = "", *, signed: bool = False) -> str:
+    """An interval "low to high", each end as :func:`fmt_number` with ``unit`` after it. Where two different ends
+    round to the same figure ("97% to 97%" says the interval has no width), both get one more decimal place:
+    ``fmt_interval(96.84, 97.36, 0, "%") == "96.8% to 97.4%"``."""
+    def text(places: int) -> tuple[str, str]:
+        return (fmt_number(low, places, signed=signed) + unit, fmt_number(high, places, signed=signed) + unit)
+
+    lo, hi = text(ndigits)
+    if lo == hi and low != high:
+        lo, hi = text(ndigits + 1)
+    return f"{lo} to {hi}"
+
+
+def fmt_p_value(p, ndigits: int = 3) -> str:
+    """A p-value: ``fmt_p_value(0.0423) == "0.042"``; one too small to show at ``ndigits`` places reads
+    "<0.001", never "0.000" (which would say the chance is nil)."""
+    if p is not None and 0 <= p and fmt_number(p, ndigits) == fmt_number(0, ndigits):
+        return "<" + fmt_number(10 ** -ndigits, ndigits)
+    return fmt_number(p, ndigits)
+
+
+def adds_up_as_shown(parts, total, ndigits: int = 0) -> bool:
+    """Whether ``parts``, each rounded as published (half away from zero, ``ndigits`` places), add up to
+    ``total`` rounded the same way: fractional units rounded one by one can miss their total by one."""
+    shown = sum(_round_dec(v, ndigits) for v in parts if v is not None)
+    return shown == _round_dec(total, ndigits)
+
+
+def p_in_text(p, ndigits: int = 3) -> str:
+    """A p-value in a sentence: "p = 0.042", or "p < 0.001" where it would round to zero."""
+    text = fmt_p_value(p, ndigits)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 # --------------------------------------------------------------------------- words

@@ -440,10 +440,12 @@ def publish_profile(profile: pl.DataFrame, instrument: str, subgroup: str = "rol
     nk = rows.filter(pl.col("group") == NOT_KNOWN)
     if nk.height:
         body = pl.concat([body, nk.select("group", "respondents", "known", pl.lit(None, dtype=pl.Float64).alias("pct"))])
+    # "Not known" has no share: the percentages are of those whose group is known (not applicable, z)
+    body = body.with_columns(pct_status=pl.when(pl.col("group") == NOT_KNOWN).then(pl.lit("z")).otherwise(pl.lit("ok")))
     return publish_table(body, columns={
         "group": {"kind": "label", "header": SUBGROUP_NAMES.get(subgroup, subgroup).capitalize()},
         "respondents": {"kind": "count", "header": "No."},
-        "pct": {"kind": "percent", "base": "known", "numerator": "respondents", "header": "%"},
+        "pct": {"kind": "percent", "base": "known", "numerator": "respondents", "header": "%", "status": "pct_status"},
     }, threshold=threshold, caption=caption, notes=list(notes or []),
         sums=[ColumnSum("group", total["group"][0], exclude=(NOT_KNOWN,))])
 
@@ -464,13 +466,16 @@ def publish_codes(freq: pl.DataFrame, *, threshold: int, subgroup: str = ALL, gr
                           "comments": [base], "base": [base], "pct": [None]},
                          schema={"rank_label": pl.Utf8, "label": pl.Utf8, "description": pl.Utf8,
                                  "comments": pl.Int64, "base": pl.Int64, "pct": pl.Float64})
-    body = pl.concat([rows.select(total.columns).cast(total.schema), total])
+    # the base row has no share of itself worth printing (a comment can carry several codes): not applicable
+    body = pl.concat([rows.select(total.columns).cast(total.schema), total]).with_columns(
+        pct_status=pl.when(pl.col("label") == total["label"][0]).then(pl.lit("z")).otherwise(pl.lit("ok")))
     return publish_table(body, columns={
         "rank_label": {"kind": "label", "header": "Rank"},
         "label": {"kind": "label", "header": "Reason"},
         "description": {"kind": "label", "header": "What it covers"},
         "comments": {"kind": "count", "header": "Comments"},
-        "pct": {"kind": "percent", "base": "base", "numerator": "comments", "header": "% of coded comments"},
+        "pct": {"kind": "percent", "base": "base", "numerator": "comments", "header": "% of coded comments",
+                "status": "pct_status"},
     }, threshold=threshold, caption=caption, notes=list(notes or []))
 
 

@@ -99,6 +99,8 @@ class ColumnSpec:
         small count gives the count away as surely as the percentage).
     key
         The column's name in other tables that repeat its counts (``link``).
+    p_value
+        For a ``number``: a p-value, shown "<0.001" (at 3 decimals) where it would round to zero.
     spare
         For a count that only gives a base (respondents beside the substantive
         answers): when secondary suppression needs a complement, take it here
@@ -119,6 +121,7 @@ class ColumnSpec:
     point: str | None = None     # ci: the point estimate (a percentage) whose implied count decides suppression
     key: str | None = None       # the column's name across linked tables (default: its header)
     spare: bool = False          # count: suppress these cells first when a complement is needed
+    p_value: bool = False        # number: a p-value ("<0.001", never "0.000")
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -312,8 +315,9 @@ def _format_cell(spec: ColumnSpec, row: Mapping[str, Any], threshold: int, hidde
         if not percent_shown(pct * k, row[spec.base], threshold):
             return d.SUPPRESSED
     if spec.kind == "ci":
-        return (f"{d.fmt_number(lo * k, spec.places)}{spec.unit} to "
-                f"{d.fmt_number(hi * k, spec.places)}{spec.unit}")
+        return d.fmt_interval(lo * k, hi * k, spec.places, spec.unit)
+    if spec.p_value:
+        return d.fmt_p_value(v, spec.places) + spec.unit
     return d.fmt_number(v * k, spec.places) + spec.unit
 
 

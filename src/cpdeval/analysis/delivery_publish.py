@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import polars as pl
 
+from .. import display as d
 from ..display import fmt_pct, words
 from .delivery import PROVIDER_LABEL
 
@@ -104,9 +105,15 @@ def publish_units_by_year(uby: pl.DataFrame, ubt: pl.DataFrame, *, threshold: in
              for p in ("national", "regional", "other")}
     cols |= {t: {"kind": "number", "decimals": 0, "header": f"{t.capitalize()} term"} for t in terms}
     cols |= {"units": {"kind": "number", "decimals": 0, "header": "All units"}}
+    groups = {"providers": [f"units_{p}" for p in ("national", "regional", "other")], "terms": terms}
+    off = [name for name, parts in groups.items()
+           if not all(d.adds_up_as_shown(r[:-1], r[-1]) for r in wide.select(*parts, "units").iter_rows())]
     return publish_table(wide, columns=cols, threshold=threshold,
                          notes=["Units are a volume of CPD, not a count of people, so they are shown in full. "
-                                "Terms are in the order they fall in the financial year."])
+                                "Terms are in the order they fall in the financial year."
+                                + (f" A unit can be a fraction and each figure is rounded to whole units on its "
+                                   f"own, so the {d.join_words(off)} may not add up to the total exactly."
+                                   if off else "")])
 
 
 def yoy_rows(yoy: pl.DataFrame) -> pl.DataFrame:

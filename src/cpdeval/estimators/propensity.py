@@ -753,7 +753,8 @@ def overlap_plot(scores: PropensityScores | np.ndarray | pl.Series, treated=None
     finding_title(ax, title or (f"{display.fmt_pct(inside)} of {labels[0].lower()} have a propensity score within "
                                 f"the range of {labels[1].lower()}"))
     return save_figure(fig, path, alt_text=alt_text or (
-        f"Mirrored histograms of propensity scores. {labels[0]} ({p1.size}) above the axis, {labels[1].lower()} "
-        f"({p0.size}) below; {inside:.0f}% of {labels[0].lower()} lie within the range of {labels[1].lower()}."),
+        f"Mirrored histograms of propensity scores. {labels[0]} ({display.fmt_count(p1.size)}) above the axis, "
+        f"{labels[1].lower()} ({display.fmt_count(p0.size)}) below; {display.fmt_pct(inside)} of "
+        f"{labels[0].lower()} lie within the range of {labels[1].lower()}."),
         caption=caption or "Propensity score distributions by group (share of each group in each score band).",
         source=source, n={labels[0]: int(p1.size), labels[1]: int(p0.size)})
