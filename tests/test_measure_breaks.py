@@ -114,7 +114,7 @@ def test_change_across_the_2017_grade_scale_break_is_marked_not_computed():
     assert change.height == 6                                             # 3 groups x 2 weightings
     assert change["mean"].is_null().all() and change["diff"].is_null().all()
     assert (change["n_schools"] == 0).all()
-    assert change["not_comparable"].str.contains("in 2017-18 science GCSEs graded 9 to 1").all()
+    assert change["not_comparable"].str.contains("in 2017-18 science GCSEs were first graded 9 to 1").all()
     level = d.filter(pl.col("stat") == "level")
     assert level["not_comparable"].is_null().all()
     users = level.filter((pl.col("group") == "users") & (pl.col("weighting") == "schools")).row(0, named=True)

@@ -141,6 +141,17 @@ def test_the_report_speaks_to_readers_not_in_the_pipelines_words(synthetic_run):
     assert not PIPELINE_VOCABULARY.search("pupils at the end of the key stage; the configuration is recorded")
 
 
+def test_every_table_and_figure_of_the_report_is_referred_to(synthetic_run):
+    from cpdeval.wording import uncited_tables_and_figures
+
+    page = (reports_dir(synthetic_run) / "report.html").read_text(encoding="utf-8")
+    assert uncited_tables_and_figures(page) == []
+    assert uncited_tables_and_figures('<p>See Table 1.</p><table><caption>Table 1: A</caption></table>'
+                                      '<figure><figcaption>Figure 1: B, beside Table 1</figcaption></figure>'
+                                      '<table><caption>Table 12: C (not Table 1)</caption></table>') \
+        == ["Figure 1", "Table 12"]
+
+
 def test_the_internal_word_check_can_fail(tmp_path):
     page = tmp_path / "p.html"
     page.write_text("<html><body><p>As in seed 000, see config/benchmarks.yaml; pct_ebacc_2sci was None, "

@@ -383,7 +383,7 @@ COMPARISON_SCHEMA = {"measure": pl.Utf8, "stat": pl.Utf8, "group": pl.Utf8, "wei
 def change_break(breaks: Mapping[str, Mapping[str, str]] | None, measure: str, first_year: str,
                  last_year: str) -> str | None:
     """Why ``measure`` cannot be compared between academic years ``first_year`` and ``last_year`` (the breaks
-    between them, worded for a reader: "in 2017-18 science GCSEs graded 9 to 1 (...)"), or None when it can."""
+    between them, worded for a reader: "in 2017-18 science GCSEs were first graded 9 to 1 (...)"), or None when it can."""
     from .ingest.performance import breaks_within
 
     crossed = breaks_within((breaks or {}).get(measure) or {}, first_year, last_year)

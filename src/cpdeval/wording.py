@@ -78,3 +78,12 @@ def published_tokens(path: str | Path) -> list[Token]:
     if path.suffix == ".docx":
         return internal_tokens(docx_text(path))
     return internal_tokens(visible_text(path.read_text(encoding="utf-8")))
+
+
+def uncited_tables_and_figures(page: str) -> list[str]:
+    """The tables and figures of a rendered HTML page ("Table 12", "Figure 3") that its text never refers to
+    outside their own captions: a table a reader is never pointed to is one they may never read."""
+    numbered = re.findall(r"<(?:caption|figcaption)[^>]*>\s*((?:Table|Figure) \d+):", page)
+    body = re.sub(r"<(caption|figcaption)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    text = " ".join(visible_text(body).split())
+    return [n for n in numbered if not re.search(re.escape(n) + r"\b", text)]
