@@ -88,6 +88,26 @@ def test_attainment_findings_use_the_headline_and_skip_small_groups(tmp_path):
     assert "like each other" in " ".join(limitations(reg, {}, ["attainment"], headline="regression"))
 
 
+def test_conclusions_add_up_the_estimates_without_repeating_them():
+    from cpdeval.findings import conclusions
+
+    def f(about, kind, sign=0):
+        return Finding("attainment", f"{about} sentence.", "tbl-estimates", kind, about=about, sign=sign)
+
+    found = [Finding("delivery", "Units.", "tbl-units"), f("EBacc", "difference", 1), f("5+ good GCSEs", "difference", 1),
+             f("value added", "difference", -1), f("Attainment 8", "similar")]
+    (said,) = conclusions(found, headline="did_twfe")
+    assert said.startswith("On two of the four attainment measures (EBacc and 5+ good GCSEs), results rose more after "
+                           "schools began to use the programme than over the same years in schools that did not; on "
+                           "one of the four attainment measures (value added), results rose less")
+    assert "on one of the four attainment measures (Attainment 8), results changed much as they did" in said
+    assert "not proof that the programme caused them" in said and "sentence" not in said   # no finding repeated
+    (same,) = conclusions([f("EBacc", "similar"), f("Attainment 8", "similar")], headline="regression")
+    assert same == ("On every attainment measure (EBacc and Attainment 8), results were much the same as in similar "
+                    "schools that did not.")
+    assert conclusions(found[:1], headline="did_twfe") == []
+
+
 # --------------------------------------------------------------------------- sections left out
 
 def test_a_section_whose_input_is_missing_is_left_out(tmp_path):

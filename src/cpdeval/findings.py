@@ -33,6 +33,8 @@ class Finding:
     text: str
     ref: str | None = None          # label(s) in its chapter, e.g. "tbl-units" or "tbl-participants tbl-schools"
     kind: str = "fact"              # fact | difference | similar | caution
+    about: str | None = None        # what a difference is of (a measure, as in a sentence), for the conclusions
+    sign: int = 0                   # a difference's direction: +1 higher, -1 lower (0: a fact, or similar)
 
     def markdown(self, *, link: bool = True) -> str:
         """The sentence with a reference to each table or figure it rests on, before the closing full stop."""
@@ -163,8 +165,43 @@ def attainment_findings(inputs: Mapping[str, Any], threshold: int, headline: str
             comparison = "in similar schools that did not"
         text, kind = difference_sentence(subject, r["estimate"], r["ci_low"], r["ci_high"], unit,
                                          comparison=comparison)
-        out.append(Finding("attainment", text + ".", "tbl-estimates", kind))
+        sign = (1 if r["estimate"] > 0 else -1) if kind == "difference" else 0
+        name = d.in_sentence(MEASURE_LABEL.get(m, m).split(" (")[0])     # no unit: it stands in brackets
+        out.append(Finding("attainment", text + ".", "tbl-estimates", kind, about=name, sign=sign))
     return out
+
+
+def conclusions(findings: list[Finding], *, headline: str) -> list[str]:
+    """What the evidence adds up to, in a sentence per chapter that has one to give (today the attainment
+    estimates): which measures differ, in which direction, and which do not, without repeating the figures the
+    key findings give."""
+    est = [f for f in findings if f.chapter == "attainment" and f.kind in ("difference", "similar") and f.about]
+    if not est:
+        return []
+    from .attainment import compares_changes
+
+    higher, lower, similar = ([f.about for f in est if f.kind == k and f.sign == s]
+                              for k, s in (("difference", 1), ("difference", -1), ("similar", 0)))
+    if compares_changes(headline):
+        verbs = ("rose more after schools began to use the programme than over the same years in schools that did "
+                 "not", "rose less after schools began to use the programme than in schools that did not",
+                 "changed much as they did in schools that did not")
+    else:
+        verbs = ("were higher in schools that used the programme than in similar schools that did not",
+                 "were lower in schools that used the programme than in similar schools that did not",
+                 "were much the same as in similar schools that did not")
+    n = len(est)
+    clauses = []
+    for group, verb in zip((higher, lower, similar), verbs):
+        if group:
+            which = ("the attainment measure" if n == 1 else "every attainment measure" if len(group) == n
+                     else f"{d.count_in_words(len(group))} of the {d.count_in_words(n)} attainment measures")
+            clauses.append(f"on {which} ({d.join_words(group)}), results {verb}")
+    sentence = d.sentence_start("; ".join(clauses)) + "."
+    if higher or lower:
+        sentence += (" These are differences the adjusted comparison finds, not proof that the programme caused them: "
+                     "the limitations below say what they rest on.")
+    return [sentence]
 
 
 def key_findings(inputs: Mapping[str, Any], *, threshold: int, headline: str, chapters: list[str]) -> list[Finding]:

@@ -121,8 +121,9 @@ def _prose(settings: ReportSettings, at: str, root: Path) -> str:
 
 
 def build(parts: Sequence[Part], settings: ReportSettings, findings: list, limitations: list[str],
-          *, root: Path) -> str:
-    """The assembled report's markdown (with a YAML header), numbered and with references resolved."""
+          *, root: Path, conclusions: Sequence[str] = ()) -> str:
+    """The assembled report's markdown (with a YAML header), numbered and with references resolved.
+    ``conclusions`` are the paragraphs that open the conclusions, before the ``limitations``."""
     from .findings import Finding
 
     body_chapters = [p for p in parts if p.name not in settings.appendices]
@@ -154,12 +155,11 @@ def build(parts: Sequence[Part], settings: ReportSettings, findings: list, limit
     for p in body_chapters:
         before, after = _prose(settings, f"before:{p.name}", root), _prose(settings, f"after:{p.name}", root)
         sections += [s for s in (before, chapter_body(p, chapters=names), after) if s]
-    conclusions = ("# Conclusions and limitations {#sec-conclusions}\n\n"
-                   + "\n".join(f"- {f.markdown(link=f.chapter in names)}" for f in findings
-                               if f.kind in ("difference", "similar")) + "\n\n"
-                   + "\n".join(f"- {text}" for text in limitations))
+    ending = ("# Conclusions and limitations {#sec-conclusions}\n\n"
+              + "".join(f"{text}\n\n" for text in conclusions)
+              + "\n".join(f"- {text}" for text in limitations))
     extra = _prose(settings, "conclusions", root)
-    sections.append(conclusions + ("\n\n" + extra if extra else ""))
+    sections.append(ending + ("\n\n" + extra if extra else ""))
     for p in appendix_parts:
         sections.append(chapter_body(p, appendix=True, chapters=names))
     extra = _prose(settings, "appendix", root)

@@ -80,7 +80,7 @@ def disclosure_audit(job: Job) -> None:
 
 def report(job: Job) -> None:
     from ..errors import CpdevalError
-    from ..findings import key_findings, limitations
+    from ..findings import conclusions, key_findings, limitations
     from ..report import Part, ReportSettings, build, landing_page, write
     from ..wording import published_tokens
 
@@ -95,7 +95,8 @@ def report(job: Job) -> None:
         limits = limitations(found, inputs, chapters, headline=headline)
     out_dir = Path(job.output.html).parent
     with step(job.logger, f"assembling the report from {len(parts)} chapter(s)"):
-        markdown = build(parts, settings, found, limits, root=Path.cwd())
+        markdown = build(parts, settings, found, limits, root=Path.cwd(),
+                         conclusions=conclusions(found, headline=headline))
         write(markdown, out_dir, formats=["html", "docx"], root=Path.cwd())
         landing_page(out_dir, settings, [(p.name, p.title) for p in parts], ["html", "docx"])
     problems = [f"{Path(f).name}: {t}" for f in (job.output.html, job.output.docx) for t in published_tokens(f)]
