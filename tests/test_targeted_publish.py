@@ -167,6 +167,20 @@ def test_transition_cells_hidden_cannot_be_worked_out_from_the_change_table():
     assert attack(problem, T) == []
 
 
+def test_transitions_too_few_to_protect_beside_the_change_table_are_not_shown_one_by_one():
+    """The small synthetic year: 10 schools, six non-zero transitions of 1 or 2. Beside the change table's total of
+    10, six hidden counts of at least 1 each are at most 5: no count is left to hide (zeros are shown), so the
+    table gives a note instead of cells."""
+    counts = {(4, 3): 2, (4, 4): 2, (3, 2): 2, (3, 3): 1, (3, 4): 1, (2, 2): 2}
+    transitions, direction = _rule_scope(counts)
+    change = TP.publish_ofsted_direction(direction, min_days=365, threshold=T)
+    assert [r[3] for r in rows(change)] == ["c", "c", "c", "10"]
+    matrix = TP.publish_ofsted_transitions(transitions, min_days=365, threshold=T)
+    assert matrix.headers == ["Note"]
+    assert rows(matrix)[0][0].startswith("Too few schools were graded both before and at least 365 days after they "
+                                         "began to show their grades one by one")
+
+
 def test_ofsted_funnel():
     funnel = pl.DataFrame({"step": ["recruited", "active", "min_days"],
                            "label": ["Schools recruited", "Active schools", "At least"], "schools": [50, 48, 3]})

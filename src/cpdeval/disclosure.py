@@ -40,6 +40,12 @@ Equation = tuple[Cell, tuple[Cell, ...]]
 UNBOUNDED = math.inf
 
 
+class CannotProtect(RuntimeError):
+    """Secondary suppression found a suppressed cell the published numbers still pin down, and no count left to
+    hide beside it: every cell tied to it is suppressed already, zero (a zero is always shown) or shown by a
+    linked table. The table cannot be published as it is; its caller may publish less (fewer rows, a note)."""
+
+
 @dataclass(frozen=True)
 class PercentBound:
     """A published percentage ``percent`` (rounded to ``decimals``) of ``numerator`` over ``base``."""
@@ -217,7 +223,8 @@ def suppress(values: Mapping[Cell, float], equations: Sequence[Equation], thresh
             return out
         pick = _nearest_complement(breaches[0].cell, equations, values, out, totals, rank, prefer, fixed)
         if pick is None:   # every non-zero cell tied to it is suppressed already and it is still pinned
-            raise RuntimeError(f"cannot protect cell {breaches[0].cell}: every cell tied to it is suppressed")
+            raise CannotProtect(f"cannot protect cell {breaches[0].cell}: every cell tied to it is suppressed, zero "
+                                "or shown elsewhere")
         out.add(pick)
     raise RuntimeError("secondary suppression did not converge")
 

@@ -617,6 +617,7 @@ class _Structure:
             known = shown_elsewhere.get(key) if c in self.keys else None
             if known is not None:
                 values[c] = known
+                fixed.add(c)
             else:
                 hidden[c] = v
                 if key in shown_elsewhere:

@@ -147,9 +147,18 @@ def publish_ofsted_transitions(transitions: pl.DataFrame, *, min_days: int, thre
     """Grade before joining by grade at the latest inspection at least ``min_days`` after."""
     from .tables import publish_table
 
+    from .disclosure import CannotProtect
+
     wide, cols = transitions_wide(transitions)
-    return publish_table(wide, columns=cols, threshold=threshold, sums=transition_sums(wide), link="ofsted", notes=[
-        f"Schools graded both before and at least {min_days} days after they began; cells count schools."])
+    try:
+        return publish_table(wide, columns=cols, threshold=threshold, sums=transition_sums(wide), link="ofsted",
+                             notes=[f"Schools graded both before and at least {min_days} days after they began; "
+                                    "cells count schools."])
+    except CannotProtect:   # so few schools that, beside the change table, any hidden count could be narrowed
+        return publish_table(pl.DataFrame({"note": [
+            f"Too few schools were graded both before and at least {min_days} days after they began to show their "
+            f"grades one by one: beside the change in grade above, a count below {threshold} could be worked out."]}),
+            columns={"note": {"kind": "label", "header": "Note"}}, threshold=threshold)
 
 
 def publish_ofsted_funnel(funnel: pl.DataFrame, *, threshold: int) -> "PublishedTable":
