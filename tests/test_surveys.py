@@ -850,6 +850,9 @@ def test_chapter_sentence_helpers_know_their_answers():
     assert SP.pct_span(rows, 3) == "from 10% to 93%"
     assert SP.pct_span(rows, 3, "pct_top") == "from 1% to 40%"
     assert SP.pct_span(rows, 60) == "too few answers to report"
+    # as a verb phrase: never "ranged 93%"
+    assert (SP.pct_range(rows, 3), SP.pct_range(rows, 5), SP.pct_range(rows, 60)) == (
+        "ranged from 10% to 93%", "was 93% for each", "could not be reported (too few answers)")
     assert SP.n_text(rows.row(1, named=True), 5) == "50" and SP.n_text(None, 5) == "none"
     assert SP.n_text(rows.row(0, named=True), 5) == "fewer than 5"
 

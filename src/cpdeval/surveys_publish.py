@@ -113,6 +113,17 @@ def pct_span(rows: pl.DataFrame, threshold: int, col: str = "pct_positive") -> s
     return lo if lo == hi else f"from {lo} to {hi}"
 
 
+def pct_range(rows: pl.DataFrame, threshold: int, col: str = "pct_positive") -> str:
+    """:func:`pct_span` as a verb phrase: "ranged from 62% to 66%", "was 97% for each" when they round alike, or
+    "could not be reported (too few answers)"."""
+    span = pct_span(rows, threshold, col)
+    if span.startswith("from "):
+        return "ranged " + span
+    if span == "too few answers to report":
+        return "could not be reported (too few answers)"
+    return f"was {span} for each"
+
+
 def n_text(row: Mapping[str, Any] | None, threshold: int) -> str:
     """An item's n for prose: the count of substantive answers, "fewer than T" when too small to publish, or
     "none" for an item with no row."""
