@@ -4,6 +4,7 @@ linked tables, prose, and the audit that reads back what the chapters published.
 from __future__ import annotations
 
 import json
+import math
 
 import polars as pl
 import pytest
@@ -52,6 +53,98 @@ def test_a_published_percentage_bounds_its_numerator():
 def test_two_suppressed_cells_with_room_between_them_are_safe():
     p = Problem(published={"a": 40, "t": 60}, suppressed={"b", "c"}, equations=[("t", ("a", "b", "c"))])
     assert attack(p, T) == []
+
+
+def _linprog_bounds(problem: Problem, cell):
+    """The bounds of ``cell`` by scipy's linprog, solved afresh (the attacker before it used HiGHS directly)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    unknown = problem.unknowns()
+    idx = {c: i for i, c in enumerate(unknown)}
+    a_eq, b_eq = [], []
+    for total, parts in problem.equations:
+        row, rhs = np.zeros(len(unknown)), 0.0
+        for c, sign in [(total, -1.0)] + [(q, 1.0) for q in parts]:
+            if c in idx:
+                row[idx[c]] += sign
+            else:
+                rhs -= sign * problem.published[c]
+        a_eq.append(row)
+        b_eq.append(rhs)
+    a_ub, b_ub = [], []
+    for pb in problem.percents:
+        half, base = 0.5 * 10 ** -pb.decimals, problem.published[pb.base]
+        row = np.zeros(len(unknown))
+        row[idx[pb.numerator]] = 1.0
+        a_ub += [row, -row]
+        b_ub += [(pb.percent + half) / 100 * base + 1e-9, -((pb.percent - half) / 100 * base) + 1e-9]
+    out = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(len(unknown))
+        c[idx[cell]] = sign
+        res = linprog(c, A_eq=np.array(a_eq), b_eq=np.array(b_eq), A_ub=np.array(a_ub) if a_ub else None,
+                      b_ub=np.array(b_ub) if b_ub else None,
+                      bounds=[(1.0 if u in problem.suppressed else 0.0, None) for u in unknown], method="highs")
+        if res.status not in (0, 3):
+            return None   # infeasible: the attacker reports nothing
+        out.append(math.inf if res.status == 3 else sign * res.fun)
+    return out[0], out[1]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 4), st.integers(2, 4), st.data())
+def test_the_attacker_finds_the_bounds_scipy_linprog_finds(n_rows, n_cols, data):
+    """Every suppressed cell of a random table with row and column totals (some cells suppressed, a total hidden,
+    a percentage published) gets the bounds scipy's linprog gives, each solved on its own; any cell the two
+    disagree on by more than the solvers' tolerance fails."""
+    counts = {(r, c): data.draw(st.integers(0, 30)) for r in range(n_rows) for c in range(n_cols)}
+    cells = list(counts)
+    values = dict(counts)
+    for r in range(n_rows):
+        values[(r, "T")] = sum(counts[(r, c)] for c in range(n_cols))
+    for c in range(n_cols):
+        values[("T", c)] = sum(counts[(r, c)] for r in range(n_rows))
+    values[("T", "T")] = sum(counts.values())
+    equations = [((r, "T"), tuple((r, c) for c in range(n_cols))) for r in range(n_rows)]
+    equations += [(("T", c), tuple((r, c) for r in range(n_rows))) for c in range(n_cols)]
+    equations += [(("T", "T"), tuple((r, "T") for r in range(n_rows)))]
+    suppressed = set(data.draw(st.lists(st.sampled_from(cells), min_size=1, max_size=len(cells) - 1, unique=True)))
+    suppressed = {c for c in suppressed if values[c] > 0} or {max(cells, key=values.get)}
+    hidden = {(0, "T")} if data.draw(st.booleans()) else set()
+    percents = []
+    pct_cell = data.draw(st.sampled_from(sorted(suppressed)))
+    if data.draw(st.booleans()) and values[(pct_cell[0], "T")] and (pct_cell[0], "T") not in hidden:
+        base = values[(pct_cell[0], "T")]
+        percents = [PercentBound(pct_cell, (pct_cell[0], "T"), float(round(100 * values[pct_cell] / base)))]
+    problem = Problem(published={c: float(v) for c, v in values.items() if c not in suppressed | hidden},
+                      suppressed=suppressed, hidden=hidden, equations=equations, percents=percents)
+    found = {b.cell: (b.low, b.high) for b in attack(problem, 10 ** 6)}   # a huge threshold: every bound reported
+    for cell in sorted(suppressed):
+        expected = _linprog_bounds(problem, cell)
+        if expected is None:   # (a table of zeros with a zero suppressed: no count is at least 1)
+            assert cell not in found
+            continue
+        lo, hi = expected
+        if math.isinf(hi):   # never pinned, however wide the threshold
+            assert cell not in found
+            continue
+        assert found[cell] == (pytest.approx(lo, abs=1e-6), pytest.approx(hi, abs=1e-6)), cell
+        assert lo - 1e-6 <= values[cell] <= hi + 1e-6   # the true count is always inside its bounds
+
+
+def test_contradictory_published_numbers_pin_nothing():
+    # a total of 1 cannot hold two suppressed counts of at least 1 each: the attacker learns nothing it can trust
+    p = Problem(published={"t": 1}, suppressed={"a", "b"}, equations=[("t", ("a", "b"))])
+    assert attack(p, T) == []
+
+
+def test_a_cell_under_a_hidden_total_is_never_pinned():
+    # unbounded above: no threshold, however wide, finds it; with the total published it is pinned exactly
+    p = Problem(published={"a": 3}, suppressed={"b"}, hidden={"t"}, equations=[("t", ("a", "b"))])
+    assert attack(p, 10 ** 6) == []
+    p = Problem(published={"a": 3, "t": 7}, suppressed={"b"}, equations=[("t", ("a", "b"))])
+    assert [(b.low, b.high) for b in attack(p, 2)] == [(4, 4)]
 
 
 # -- the issue's examples, as tables ---------------------------------------------------------------------
