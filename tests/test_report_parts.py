@@ -204,8 +204,8 @@ def test_prose_written_by_people_is_placed_where_the_config_says(tmp_path):
 
 def test_a_word_file_gets_fixed_times_and_its_figures_stay_compressed(tmp_path):
     """Every zip entry and the core properties carry midnight of the build day (the same bytes twice), and a
-    figure is deflated again (at a fast level; stored as it is, the national report's PNGs would take 17% more
-    room, as zlib level 3 inside a PNG leaves that much to gain)."""
+    figure is deflated again, not stored as it is: the national report's PNGs, written at zlib level 3, take 17%
+    less room deflated (6.0 against 5.1 MB)."""
     import datetime as dt
     import random
     import zipfile

@@ -165,17 +165,9 @@ def fit_tables(markdown: str) -> str:
     return "\n".join(out)
 
 
-#: Files inside a Word document that are compressed already (figures): a fast zlib level loses nothing on them.
-_COMPRESSED_MEDIA = (".png", ".jpg", ".jpeg", ".gif")
-
-
 def fix_timestamps(path: Path, day) -> Path:
     """The Word file rewritten with every stored time set to midnight of ``day`` (zip entries and the document's
-    created and modified properties), so that the same report built twice on a day is byte-identical.
-
-    Figures are deflated at zlib level 1, the XML parts at the default level: the national report's 6.0 MB of PNGs
-    shrink to 5.13 MB at level 1 and 5.14 MB at level 6, in half the time (0.43 against 0.89 s), and this runs in
-    the assembled report's job, which the end of every run waits for."""
+    created and modified properties), so that the same report built twice on a day is byte-identical."""
     import zipfile as zf
 
     stamp = f"{day.isoformat()}T00:00:00Z"
@@ -188,6 +180,6 @@ def fix_timestamps(path: Path, day) -> Path:
                               rb"\g<1>" + stamp.encode() + rb"\g<2>", body)
             info = zf.ZipInfo(item.filename, date_time=(day.year, day.month, day.day, 0, 0, 0))
             info.compress_type, info.external_attr = zf.ZIP_DEFLATED, item.external_attr
-            zout.writestr(info, body, compresslevel=1 if item.filename.lower().endswith(_COMPRESSED_MEDIA) else None)
+            zout.writestr(info, body)
     tmp.replace(path)
     return path
