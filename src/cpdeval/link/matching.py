@@ -80,11 +80,14 @@ def prepare_register(register: pl.DataFrame, lineage: pl.DataFrame | None = None
         reg = apply_lineage(reg, lineage, "urn")
     else:
         reg = reg.with_columns(pl.col("urn").alias("school_key"))
-    reg = reg.with_columns(
+    # a lazy plan, not with_columns on the frame: name_expr is a chain of more than twenty text passes and ends by
+    # reusing its own result (null when empty), which eager evaluation computes twice and on one thread; the
+    # plan computes it once, in parallel (33,015 register names: 0.34 -> 0.09 s)
+    reg = reg.lazy().with_columns(
         name_expr("name").alias("r_name"),
         postcode_expr("postcode").alias("r_pc"),
         pl.col("status").is_in(_OPEN).fill_null(False).alias("r_open"),
-    ).with_columns(district_expr("r_pc").alias("r_district"))
+    ).with_columns(district_expr("r_pc").alias("r_district")).collect()
     # preference within a school key: open first, then the latest URN
     reg = reg.with_columns(
         pl.struct([(~pl.col("r_open")).cast(pl.Int8).alias("a"), (-pl.col("urn")).alias("b")])
@@ -227,11 +230,12 @@ def match_bookings(bookings: pl.DataFrame, register: pl.DataFrame, lineage: pl.D
     b = b.with_columns(pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"))
 
     # 3. names and postcodes, on distinct combinations
-    # (normalised once per distinct typed name / postcode, not per booking)
+    # (normalised once per distinct typed name / postcode, not per booking; in lazy plans, as in prepare_register)
     rest = b.filter(pl.col("m_method").is_null())
-    names = rest.select("org_name").unique().with_columns(name_expr("org_name").alias("b_name"))
-    pcs = (rest.select("org_postcode").unique().with_columns(postcode_expr("org_postcode").alias("b_pc"))
-           .with_columns(pl.coalesce(district_expr("b_pc"), outward_only_expr("org_postcode")).alias("b_district")))
+    names = rest.select("org_name").unique().lazy().with_columns(name_expr("org_name").alias("b_name")).collect()
+    pcs = (rest.select("org_postcode").unique().lazy().with_columns(postcode_expr("org_postcode").alias("b_pc"))
+           .with_columns(pl.coalesce(district_expr("b_pc"), outward_only_expr("org_postcode")).alias("b_district"))
+           .collect())
     rest = (rest.join(names, on="org_name", how="left", nulls_equal=True)
             .join(pcs, on="org_postcode", how="left", nulls_equal=True))
     combos = (rest.select("b_name", "b_pc", "b_district").unique(maintain_order=True)
