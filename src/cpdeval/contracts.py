@@ -306,6 +306,9 @@ def day_month_order(values: pl.Series, fmt: str, source_file: str, column: str) 
     if not m or m.group(1) == m.group(3):
         return fmt
     sep = re.escape(m.group(2))
+    # each distinct value once, in order of first appearance (a year's export repeats about 260 dates in 175,000
+    # rows: 0.045 -> 0.008 s a file), so the values named below are still the file's first of each kind
+    values = values.unique(maintain_order=True)
     parts = (values.cast(pl.Utf8).str.strip_chars()
              .str.extract_groups(rf"^(\d{{1,2}}){sep}(\d{{1,2}}){sep}\d{{4}}")
              .struct.unnest().select(pl.all().cast(pl.Int32, strict=False)))
