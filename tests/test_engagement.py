@@ -35,7 +35,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from cpdeval.calendar import term_index_expr, term_label_expr, terms_in_year
+from cpdeval.calendar import financial_year_expr, term_index_expr, term_label_expr, terms_in_year, with_date_columns
 from cpdeval.engagement import (build_engagements, build_school_year, eligible_schools, reconcile_engagements,
                                 school_attributes)
 from cpdeval.ingest.register import phase_group_expr
@@ -136,6 +136,18 @@ def test_terms_and_years_from_the_calendar():
     out = df.with_columns(term_index_expr("d").alias("i"), term_label_expr("d").alias("l"))
     assert out["i"].to_list() == [3, 1, 1, 2, 3]
     assert out["l"].to_list() == ["spring 2016", "summer 2016", "summer 2016", "autumn 2016", "spring 2017"]
+
+
+def test_date_columns_computed_once_per_date_keep_every_row_in_order():
+    # repeated dates out of order, a missing date, and other columns that must stay with their rows
+    dates = [D(2017, 1, 1), D(2016, 4, 1), None, D(2017, 1, 1), D(2016, 3, 31), D(2016, 4, 1)] * 50
+    df = pl.DataFrame({"row": range(len(dates)), "d": dates})
+    out = with_date_columns(df, "d", financial_year_expr("d").alias("fy"), term_label_expr("d").alias("l"))
+    assert out.columns == ["row", "d", "fy", "l"]
+    assert out["row"].to_list() == list(range(len(dates)))
+    assert out["fy"].to_list()[:6] == ["2016-17", "2016-17", None, "2016-17", "2015-16", "2016-17"]
+    assert out["l"].to_list()[:6] == ["spring 2017", "summer 2016", None, "spring 2017", "spring 2016", "summer 2016"]
+    assert out.equals(df.with_columns(financial_year_expr("d").alias("fy"), term_label_expr("d").alias("l")))
 
 
 # --------------------------------------------------------------------------- engagements

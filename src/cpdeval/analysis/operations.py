@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import polars as pl
 
-from ..calendar import FY_START_MONTH, financial_year_expr
+from ..calendar import FY_START_MONTH, financial_year_expr, with_date_columns
 from .delivery import against_targets, reach_counts, reach_long
 
 __all__ = [
@@ -136,8 +136,8 @@ def booking_funnel(bookings: pl.DataFrame, years: list[str], start_month: int = 
 
     The financial year is derived from the start date with :mod:`cpdeval.calendar`, as for engagements.
     """
-    b = (bookings.with_columns(financial_year_expr("start_date", start_month).alias("financial_year"))
-         .filter(pl.col("financial_year").is_in(years)))
+    fy = financial_year_expr("start_date", start_month).alias("financial_year")
+    b = with_date_columns(bookings, "start_date", fy).filter(pl.col("financial_year").is_in(years))
 
     def agg(df: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         return df.group_by(by).agg(pl.len().cast(pl.Int64).alias("booked"),

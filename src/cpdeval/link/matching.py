@@ -379,14 +379,14 @@ def link_bookings(bookings: pl.DataFrame, schools: pl.DataFrame, lineage: pl.Dat
                   fy_start_month: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Every booking with its matched school (``urn``, ``school_key``, method, confidence) and financial year,
     the unmatched list, and match rates by provider and financial year. The booking count never changes."""
-    from ..calendar import financial_year_expr
+    from ..calendar import financial_year_expr, with_date_columns
 
     matches, unmatched = match_bookings(bookings, schools, lineage, min_confidence=min_confidence)
     # matches has one row per booking in input order: set side by side, checked, instead of joined on the id
     if matches.height != bookings.height or not matches["booking_id"].equals(bookings["booking_id"].cast(pl.Utf8)):
         raise RuntimeError(f"linking changed the bookings: {bookings.height} in, {matches.height} matched, "
                            "or not in input order")
-    linked = bookings.drop(["urn"]).with_columns(
+    linked = with_date_columns(bookings.drop(["urn"]).with_columns(
         matches.select("urn", "school_key", "match_method", "match_confidence"),
-    ).with_columns(financial_year_expr("start_date", fy_start_month).alias("financial_year"))
+    ), "start_date", financial_year_expr("start_date", fy_start_month).alias("financial_year"))
     return linked, unmatched, match_rates(linked, by=["provider", "financial_year"])
