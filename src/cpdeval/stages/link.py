@@ -25,6 +25,6 @@ def link(job: Job) -> None:
     for name, df in (("lineage", lineage), ("lineage_issues", issues), ("bookings", linked),
                      ("unmatched", unmatched), ("match_rates", rates)):
         write_table(df, job_value(out, name))
-    matched = linked.filter(pl.col("urn").is_not_null()).height
+    matched = linked.height - linked["urn"].null_count()   # (counted on the column: a filter would copy the table)
     job.logger.info("matched %d of %d bookings (%.1f%%); %d lineage issues reported", matched, linked.height,
                     100 * matched / max(linked.height, 1), issues.height)
