@@ -248,10 +248,12 @@ def readability(fig: "Figure") -> dict:
     # category labels on the y axis that run into each other (long labels wrapped over several lines): the
     # figure is made taller until they fit, at most twice its height
     height = fig.get_figheight()
-    while overlapping(lambda a: a.yaxis) and fig.get_figheight() < 2 * height:
+    y_overlaps = overlapping(lambda a: a.yaxis)   # (counted once per height, and that count reported)
+    while y_overlaps and fig.get_figheight() < 2 * height:
         fig.set_figheight(fig.get_figheight() * 1.15)
         renderer = fig.canvas.get_renderer()
-    overlaps = overlapping(lambda a: a.xaxis) + overlapping(lambda a: a.yaxis)
+        y_overlaps = overlapping(lambda a: a.yaxis)
+    overlaps = overlapping(lambda a: a.xaxis) + y_overlaps
     return {"min_font_pt": min((t.get_fontsize() for t in _texts(fig)), default=MIN_FONT_PT),
             "legends_moved": moved, "overlapping_labels": int(overlaps)}
 
