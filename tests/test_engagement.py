@@ -148,6 +148,10 @@ def test_date_columns_computed_once_per_date_keep_every_row_in_order():
     assert out["fy"].to_list()[:6] == ["2016-17", "2016-17", None, "2016-17", "2015-16", "2016-17"]
     assert out["l"].to_list()[:6] == ["spring 2017", "summer 2016", None, "spring 2017", "spring 2016", "summer 2016"]
     assert out.equals(df.with_columns(financial_year_expr("d").alias("fy"), term_label_expr("d").alias("l")))
+    # a column of the same name is replaced in place, as with_columns replaces it
+    stale = df.with_columns(pl.lit("stale").alias("fy"), pl.lit(0).alias("after"))
+    again = with_date_columns(stale, "d", financial_year_expr("d").alias("fy"))
+    assert again.columns == ["row", "d", "fy", "after"] and again["fy"].equals(out["fy"])
 
 
 # --------------------------------------------------------------------------- engagements

@@ -20,13 +20,16 @@ TERMS = MappingProxyType(schema_default("years.terms"))
 
 
 def with_date_columns(df: pl.DataFrame, date_col: str, *exprs: pl.Expr) -> pl.DataFrame:
-    """``df`` with ``exprs`` (expressions of ``date_col`` alone, such as :func:`financial_year_expr`) added, each
-    computed once per distinct date and joined back in row order.
+    """``df.with_columns(*exprs)`` for expressions of ``date_col`` alone (such as :func:`financial_year_expr`),
+    each computed once per distinct date and joined back in row order (a column of the same name is replaced,
+    as ``with_columns`` replaces it).
 
     A table of bookings repeats a few hundred dates a year, so this is several times faster than evaluating the
     expressions on every row (national linked bookings, 755,630 rows: financial year 0.10 -> 0.02 s)."""
     dates = df.select(date_col).unique().with_columns(*exprs)
-    return df.join(dates, on=date_col, how="left", maintain_order="left")
+    added = [c for c in dates.columns if c != date_col]
+    values = df.select(date_col).join(dates, on=date_col, how="left", maintain_order="left")
+    return df.with_columns(values.get_column(c) for c in added)
 
 
 def _year_label(start: pl.Expr) -> pl.Expr:
