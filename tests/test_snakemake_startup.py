@@ -1,11 +1,13 @@
-"""The Snakefile's start-up shim: Snakemake's params check asks whether pandas is imported, not installed."""
+"""The Snakefile's start-up shims: Snakemake asks whether pandas (and numpy, polars) is imported, not installed,
+before it imports one for params."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from cpdeval.snakemake_startup import serialise_params_without_importing_pandas
+from cpdeval.snakemake_startup import (holds_converted_objects, serialise_params_without_importing_pandas,
+                                       store_script_params_without_importing_libraries)
 
 
 def _fresh_python(code: str) -> str:
@@ -72,3 +74,58 @@ def test_the_shim_only_swaps_the_property():
     assert serialise_params_without_importing_pandas(Persistence) is True
     expected = "pandas" if "pandas" in sys.modules else "builtin"
     assert Persistence()._serialize_param(1) == (expected, 1)
+
+
+# The kinds of value our rules' params hold (tests/test_workflow.py checks a whole run imports neither library).
+STORE_PARAMS = """
+import sys
+from snakemake.iocontainers import Params, Snakemake
+from cpdeval.snakemake_startup import store_script_params_without_importing_libraries as shim
+params = Params(fromdict={"quality": {"max_quarantine_share": 0.2}, "years": ["2014-15", "2015-16"],
+                          "synthetic": True, "key_fingerprint": "251686168dcaaf6c", "sheets": None})
+original = Snakemake.__dict__["_safely_store_params"]
+assert shim() is True and shim() is True   # applied once, however often called
+shimmed = object.__new__(Snakemake)
+shimmed._safely_store_params(params)
+imported = sorted(m for m in ("pandas", "polars") if m in sys.modules)
+plain = object.__new__(Snakemake)
+original(plain, params)
+same = (list(shimmed._params_store) == list(plain._params_store)
+        and list(shimmed._params_store._get_names()) == list(plain._params_store._get_names())
+        and shimmed._params_types == plain._params_types == {})
+print(same, imported, shimmed._params_store.years == ["2014-15", "2015-16"])
+"""
+
+
+def test_script_params_are_stored_as_before_without_importing_pandas_or_polars():
+    assert _fresh_python(STORE_PARAMS) == "True [] True"
+
+
+def test_once_polars_is_imported_a_dataframe_param_is_converted_as_snakemake_does():
+    out = _fresh_python(
+        "import polars as pl\n"
+        "from snakemake.iocontainers import Params, Snakemake\n"
+        "from cpdeval.snakemake_startup import store_script_params_without_importing_libraries as shim\n"
+        "shim()\n"
+        "s = object.__new__(Snakemake)\n"
+        "s._safely_store_params(Params(fromdict={'table': pl.DataFrame({'x': [1, 2]}), 'n': 3}))\n"
+        "print(s._params_types, list(s._params_store))\n")
+    assert out == "{0: 'pl.DataFrame'} [{'x': [1, 2]}, 3]"
+
+
+def test_holds_converted_objects_asks_only_imported_libraries():
+    import numpy as np
+
+    assert holds_converted_objects([1, "x", np.array([1, 2])]) is True
+    assert holds_converted_objects([1, "x", [1, 2], {"a": None}]) is False
+
+
+def test_a_snakemake_without_the_store_method_is_left_alone():
+    class Elsewhere:   # no _safely_store_params
+        pass
+
+    class Params:   # without the naming methods the shim relies on
+        pass
+
+    assert store_script_params_without_importing_libraries(Elsewhere, Params) is False
+    assert "_safely_store_params" not in Elsewhere.__dict__
