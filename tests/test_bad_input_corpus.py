@@ -293,3 +293,19 @@ def test_random_malformed_reference_rows(data):
     n_cols = 6
     rows = data.draw(malformed_rows(base, n_cols))
     _check(lambda p: ingest_generic_csv([str(p)], load_contract("partnerships")), base, rows, n_cols)
+
+
+def test_cheap_text_conditions_agree_with_the_rules():
+    # text_rule_failures asks a cheap condition first on the whole table; it must hold wherever the rule does
+    from cpdeval.contracts import _CONTROL_CHARS, _CONTROL_RE, CONTROL_RULE, text_rule_failures
+
+    df = pl.DataFrame({"t": [f"a{chr(i)}b" for i in range(0x110000) if not 0xD800 <= i < 0xE000]})
+    listed = df.select(pl.col("t").str.contains_any(_CONTROL_CHARS))["t"]
+    matched = df.select(pl.col("t").str.contains(_CONTROL_RE))["t"]
+    assert listed.equals(matched) and matched.sum() == 30
+    # length: 600 two-byte characters are 1,200 bytes but within 1,000 characters; 1,001 of them are not
+    contract = contract_from_dict({"name": "t", "columns": [{"name": "note", "source": "note", "dtype": "str"}]})
+    notes = pl.DataFrame({"note": ["é" * 600, "é" * 1001, "ok\x01", "€" * 400], "source_row": [2, 3, 4, 5]})
+    q = text_rule_failures(notes, contract)
+    assert q.select("source_row", "rule", "detail").rows() == [
+        (3, "text longer than 1000 characters", "1001 characters"), (4, CONTROL_RULE, None)]

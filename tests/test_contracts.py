@@ -150,3 +150,22 @@ def test_duplicate_keys_match_a_plain_loop(rows):
     got = list(zip(q["source_file"], q["source_row"], q["value"], q["detail"]))
     assert sorted(got, key=lambda r: r[1]) == _duplicates_by_loop(df)
     assert set(q["column"]) <= {"ref, n"} and set(q["rule"]) <= {"duplicate key"}
+
+
+def test_reconcile_counts_each_input_row_once_per_file():
+    from cpdeval.contracts import empty_quarantine, reconcile
+
+    # a long table: input row 2 of a.csv gave two rows; row 4 of a.csv has two bad cells
+    accepted = pl.DataFrame({"source_file": ["a.csv", "a.csv", "a.csv", "b.csv"], "source_row": [2, 2, 3, 5]})
+    quarantine = pl.concat([empty_quarantine(), pl.DataFrame(
+        {"table": ["t"] * 3, "source_file": ["a.csv", "a.csv", "b.csv"], "source_row": [4, 4, 6],
+         "column": ["x", "y", "x"], "rule": ["r"] * 3, "value": ["1"] * 3, "detail": [None] * 3},
+        schema=empty_quarantine().schema)])
+    recs = reconcile({"a.csv": 3, "b.csv": 2, "c.csv": 0}, accepted, quarantine, "t",
+                     set_aside={"c.csv": (0, "")})
+    got = {r.source_file: (r.rows_in, r.rows_accepted, r.rows_quarantined) for r in recs}
+    assert got == {"a.csv": (3, 2, 1), "b.csv": (2, 1, 1), "c.csv": (0, 0, 0)}
+    assert all(r.balanced for r in recs)
+    # a table without a file column counts nothing as accepted (the reconciliation then does not balance)
+    (lone,) = reconcile({"a.csv": 1}, pl.DataFrame({"source_row": [2]}), empty_quarantine(), "t")
+    assert (lone.rows_accepted, lone.balanced) == (0, False)

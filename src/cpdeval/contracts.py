@@ -64,6 +64,8 @@ FORMULA_RULE = "formula-like text (starts with =, +, - or @; a spreadsheet would
 CONTROL_RULE = "control character in text (e.g. a NUL byte)"
 _NUMBER_TEXT_RE = r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$"
 _CONTROL_RE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+#: The same characters listed, for a literal search (Aho-Corasick: about 0.6 of the regex's time)
+_CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)]
 
 _POLARS_DTYPES = {
     "str": pl.Utf8,
@@ -475,10 +477,12 @@ def text_rule_failures(df: pl.DataFrame, contract: Contract, source_file_col: st
         limit = c.max_length or DEFAULT_MAX_TEXT_LENGTH
         v = pl.col(c.name)
         n = v.str.len_chars()
-        long, control = n > limit, v.str.contains(_CONTROL_RE)
-        checks += [(c.name, long, long, f"text longer than {limit} characters", pl.format("{} characters", n)),
+        # (a text has at least as many bytes as characters, so more bytes than the limit is the cheap condition)
+        checks += [(c.name, v.str.len_bytes() > limit, n > limit, f"text longer than {limit} characters",
+                    pl.format("{} characters", n)),
                    (c.name, starts_like_formula(v), formula_like(v), FORMULA_RULE, pl.lit(None, dtype=pl.Utf8)),
-                   (c.name, control, control, CONTROL_RULE, pl.lit(None, dtype=pl.Utf8))]
+                   (c.name, v.str.contains_any(_CONTROL_CHARS), v.str.contains(_CONTROL_RE), CONTROL_RULE,
+                    pl.lit(None, dtype=pl.Utf8))]
     if not checks or not df.height:
         return empty_quarantine()
     # one pass over the table says which checks may fail anywhere (by a cheap necessary condition); only those
@@ -648,17 +652,21 @@ def validate(df: pl.DataFrame, contract: Contract, *, source_file_col: str = "so
     return accepted, quarantine
 
 
+def _input_rows_per_file(df: pl.DataFrame, file_col: str) -> dict:
+    """Distinct input rows (``source_row``) per file: a long table (several rows per input row) counts each input
+    row once. (Counted per file rather than by first making the distinct (file, row) pairs: 0.11 -> 0.01 s on
+    the national year's 755,630 bookings.)"""
+    counts = df.group_by(file_col).agg(pl.col("source_row").n_unique().alias("rows"))
+    return dict(zip(counts[file_col].to_list(), counts["rows"].to_list()))
+
+
 def reconcile(raw_counts: dict[str, int], accepted: pl.DataFrame, quarantine: pl.DataFrame, table: str,
               source_file_col: str = "source_file", set_aside: dict[str, tuple[int, str]] | None = None
               ) -> list[Reconciliation]:
     """One :class:`Reconciliation` per input file from the counts of rows read, accepted and quarantined."""
     set_aside = set_aside or {}
-    # distinct input rows: a long table (several rows per input row) counts each input row once
-    acc = (accepted.select(source_file_col, "source_row").unique().group_by(source_file_col).len()
-           if source_file_col in accepted.columns else pl.DataFrame({source_file_col: [], "len": []}))
-    acc_map = dict(zip(acc[source_file_col].to_list(), acc["len"].to_list()))
-    q = quarantine.select("source_file", "source_row").unique().group_by("source_file").len()
-    q_map = dict(zip(q["source_file"].to_list(), q["len"].to_list()))
+    acc_map = _input_rows_per_file(accepted, source_file_col) if source_file_col in accepted.columns else {}
+    q_map = _input_rows_per_file(quarantine, "source_file")
     out = []
     for f, n in raw_counts.items():
         aside_n, aside_reason = set_aside.get(f, (0, ""))
