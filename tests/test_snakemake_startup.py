@@ -129,3 +129,18 @@ def test_a_snakemake_without_the_store_method_is_left_alone():
 
     assert store_script_params_without_importing_libraries(Elsewhere, Params) is False
     assert "_safely_store_params" not in Elsewhere.__dict__
+
+
+def test_a_store_method_that_does_more_is_left_alone():
+    from snakemake.iocontainers import Params
+
+    class Newer:   # a later Snakemake might store something more for the script
+        def _safely_store_params(self, params):
+            self._params_store = Params(toclone=list(params))
+            self._params_types = dict()
+            self._params_checksum = hash(tuple(params))
+
+    original = Newer.__dict__["_safely_store_params"]
+    assert store_script_params_without_importing_libraries(Newer, Params) is False
+    assert Newer.__dict__["_safely_store_params"] is original
+

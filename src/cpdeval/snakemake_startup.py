@@ -22,8 +22,9 @@ compares the two on the kinds of value our params hold; ``tests/test_workflow.py
 threshold still re-runs its rule and that neither a dry run nor a real one imports pandas).
 
 The Snakefile applies both once, before the DAG is built. They change Snakemake's classes in the Snakemake
-process only, and each does nothing if a Snakemake version lays its class out differently (then Snakemake
-behaves as it always does, a little slower).
+process only, and each does nothing if a Snakemake version lays its class out differently, or (the second)
+if its method uses any name Snakemake 9's does not, since it might then store more than the shim knows of
+(Snakemake then behaves as it always does, a little slower).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ _SERIALISERS = ("_serialize_param_builtin", "_serialize_param_pandas")
 #: The objects ``Snakemake._safely_store_params`` converts, by library.
 _CONVERTED_TYPES = {"pandas": ("DataFrame", "Series"), "numpy": ("ndarray",),
                     "polars": ("LazyFrame", "DataFrame", "Series")}
+#: Every name Snakemake 9's ``_safely_store_params`` uses. A version whose method uses any other (it might store
+#: something more for the script) is left alone.
+_STORE_PARAMS_NAMES = frozenset({
+    "DataFrame", "LazyFrame", "ModuleNotFoundError", "Params", "Series", "_get_names", "_params_store",
+    "_params_types", "_take_names", "collect", "dict", "enumerate", "isinstance", "list", "name", "ndarray",
+    "numpy", "pandas", "polars", "to_dict", "to_list", "tolist"})
 
 
 def _serialiser(persistence):
@@ -80,15 +87,18 @@ def store_script_params_without_importing_libraries(snakemake_class=None, params
     applies to (nothing is changed)."""
     if snakemake_class is None or params_class is None:
         try:
-            from snakemake.iocontainers import Params as params_class
-            from snakemake.iocontainers import Snakemake as snakemake_class
+            from snakemake import iocontainers
         except ImportError:
             return False
-    original = snakemake_class.__dict__.get("_safely_store_params")
-    if not callable(original) or not all(hasattr(params_class, n) for n in ("_take_names", "_get_names")):
-        return False
+        snakemake_class = snakemake_class or getattr(iocontainers, "Snakemake", None)
+        params_class = params_class or getattr(iocontainers, "Params", None)
+    original = snakemake_class.__dict__.get("_safely_store_params") if snakemake_class else None
     if getattr(original, "__wrapped__", None) is not None:   # applied already
         return True
+    code = getattr(original, "__code__", None)
+    if (code is None or not set(code.co_names) <= _STORE_PARAMS_NAMES
+            or not all(hasattr(params_class, n) for n in ("_take_names", "_get_names"))):
+        return False
 
     def _safely_store_params(self, params):
         if holds_converted_objects(params):
