@@ -113,7 +113,7 @@ def test_once_polars_is_imported_a_dataframe_param_is_converted_as_snakemake_doe
     assert out == "{0: 'pl.DataFrame'} [{'x': [1, 2]}, 3]"
 
 
-def test_holds_converted_objects_asks_only_imported_libraries():
+def test_holds_converted_objects_tells_library_objects_from_plain_values():
     import numpy as np
 
     assert holds_converted_objects([1, "x", np.array([1, 2])]) is True
@@ -143,4 +143,3 @@ def test_a_store_method_that_does_more_is_left_alone():
     original = Newer.__dict__["_safely_store_params"]
     assert store_script_params_without_importing_libraries(Newer, Params) is False
     assert Newer.__dict__["_safely_store_params"] is original
-
