@@ -14,7 +14,7 @@ from cpdeval.display import in_sentence, join_words
 from cpdeval.findings import Finding, attainment_findings, difference_sentence
 from cpdeval.render import render_document
 from cpdeval.render.builtin import OMIT_SECTION
-from cpdeval.render.docx import CELL_PADDING, CHAR_WIDTH, fit_tables, fix_timestamps
+from cpdeval.render.docx import CELL_PADDING, CHAR_WIDTH, fit_tables
 from cpdeval.report import Part, ReportSettings, build, chapter_body
 
 
@@ -202,34 +202,42 @@ def test_prose_written_by_people_is_placed_where_the_config_says(tmp_path):
     assert "No finding can be published for this year." in md
 
 
-def test_a_word_file_gets_fixed_times_and_its_figures_stay_compressed(tmp_path):
-    """Every zip entry and the core properties carry midnight of the build day (the same bytes twice), and a
-    figure is deflated again, not stored as it is: the national report's PNGs, written at zlib level 3, take 17%
-    less room deflated (6.0 against 5.1 MB)."""
-    import datetime as dt
-    import random
-    import zipfile
+def _png(width: int = 240, height: int = 120) -> bytes:
+    """A valid grey-striped PNG whose pixel data is stored uncompressed (zlib level 0), so a zip can deflate it."""
+    import struct
     import zlib
 
-    rng = random.Random(3)
-    # an image-like body: deflated once at level 3 as the figures' PNGs are, from repetitive pixel rows
-    pixels = b"".join(bytes(rng.choice((0, 255, 128)) for _ in range(64)) * 8 for _ in range(300))
-    image = zlib.compress(pixels, 3)
-    core = (b'<cp:coreProperties><dcterms:created xsi:type="dcterms:W3CDTF">2026-12-05T10:11:12Z</dcterms:created>'
-            b'<dcterms:modified xsi:type="dcterms:W3CDTF">2026-12-05T10:11:13Z</dcterms:modified></cp:coreProperties>')
-    day = dt.date(2026, 12, 5)
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\x00" + bytes((x * 7 + y) % 256 for x in range(width)) for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
+
+
+def test_the_word_report_is_dated_to_the_build_day_and_its_figures_stay_compressed(tmp_path, monkeypatch):
+    """Every zip entry and the core properties of ``report.docx`` carry midnight (UTC) of the build day, which
+    ``SOURCE_DATE_EPOCH`` fixes here at mid-afternoon of 14 March 2020: two builds give the same bytes, and a
+    build without the fixed day would carry today's time. The figure is deflated in the file (the national
+    report's PNGs, written at zlib level 3, take about a sixth less room deflated) and reads back unchanged."""
+    import datetime as dt
+    import zipfile
+
+    from cpdeval import report as report_module
+
+    image = _png()
+    (tmp_path / "figure.png").write_bytes(image)
+    markdown = "# Results\n\nText of the report.\n\n![A figure](figure.png)\n"
+    afternoon = dt.datetime(2020, 3, 14, 15, 9, 26, tzinfo=dt.timezone.utc)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(afternoon.timestamp())))
     built = []
-    for name in ("a.docx", "b.docx"):
-        path = tmp_path / name
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-            z.writestr("word/document.xml", b"<w:document>" + b"<w:p>text</w:p>" * 200 + b"</w:document>")
-            z.writestr("word/media/rId20.png", image)
-            z.writestr("docProps/core.xml", core)
-        built.append(fix_timestamps(path, day).read_bytes())
+    for name in ("a", "b"):
+        (path,) = report_module.write(markdown, tmp_path / name, formats=["docx"], root=tmp_path)
+        built.append(path.read_bytes())
     assert built[0] == built[1]
-    with zipfile.ZipFile(tmp_path / "a.docx") as z:
-        assert {i.date_time for i in z.infolist()} == {(2026, 12, 5, 0, 0, 0)}
-        assert z.read("docProps/core.xml").count(b"2026-12-05T00:00:00Z") == 2
-        assert z.read("word/media/rId20.png") == image
-        media = z.getinfo("word/media/rId20.png")
-        assert media.compress_type == zipfile.ZIP_DEFLATED and media.compress_size <= media.file_size
+    with zipfile.ZipFile(tmp_path / "a" / "report.docx") as z:
+        assert {i.date_time for i in z.infolist()} == {(2020, 3, 14, 0, 0, 0)}
+        assert z.read("docProps/core.xml").count(b"2020-03-14T00:00:00Z") == 2
+        (media,) = [i for i in z.infolist() if i.filename.startswith("word/media/")]
+        assert z.read(media) == image
+        assert media.compress_type == zipfile.ZIP_DEFLATED and media.compress_size < media.file_size

@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from .render.builtin import (CSS, _pandoc_together, build_day, embed_resources, format_date, number_and_resolve,
+from .render.builtin import (CSS, _pandoc_together, embed_resources, format_date, number_and_resolve,
                              segments_from_raw)
 from .display import in_sentence, join_words
 from .render.qmd import mask_code
@@ -197,7 +197,7 @@ def write(markdown: str, out_dir: Path, *, formats: Sequence[str], root: Path) -
             runs.append(common + ["--to", "html5", "--standalone", "--css", "report.css",
                                   "--wrap", "none", "--toc", "--toc-depth=2", "--output", "report.html"])
         if "docx" in formats:
-            from .render.docx import fit_tables, fix_timestamps, reference_docx, static_contents
+            from .render.docx import fit_tables, reference_docx, static_contents
 
             ref = reference_docx(build_dir / "reference.docx")
             (build_dir / "report_docx.md").write_text(fit_tables(static_contents(markdown)), encoding="utf-8")
@@ -210,7 +210,7 @@ def write(markdown: str, out_dir: Path, *, formats: Sequence[str], root: Path) -
             written.append(out_dir / "report.html")
         if "docx" in formats:
             shutil.move(build_dir / "report.docx", out_dir / "report.docx")
-            written.append(fix_timestamps(out_dir / "report.docx", build_day()))
+            written.append(out_dir / "report.docx")   # dated to the build day by pandoc (pandoc_env)
     return written
 
 

@@ -978,12 +978,24 @@ def _pandoc(args: list[str], cwd: Path, what: str) -> None:
     _pandoc_together([args], cwd, what)
 
 
+def pandoc_env() -> dict[str, str]:
+    """The environment pandoc runs in: this process's, with ``SOURCE_DATE_EPOCH`` set to midnight (UTC) of
+    :func:`build_day`. Pandoc dates a Word file's zip entries and its created and modified properties to it (and
+    the entries of the default reference document it prints), so the same report built twice on a day is
+    byte-identical; HTML output does not use it."""
+    day = build_day()
+    midnight = _dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc)
+    return {**os.environ, "SOURCE_DATE_EPOCH": str(int(midnight.timestamp()))}
+
+
 def _pandoc_together(runs: list[list[str]], cwd: Path, what: str) -> None:
     """Run pandoc once per argument list, all at the same time (each run is one process on its own core: the
     report's HTML and Word versions take about as long together as the slower alone); the first failure is
-    raised once all have ended."""
+    raised once all have ended. Each run is dated to the build day (:func:`pandoc_env`)."""
     exe = pandoc_path()
-    procs = [subprocess.Popen([exe, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = pandoc_env()
+    procs = [subprocess.Popen([exe, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)
              for args in runs]
     failures = []
     for proc in procs:

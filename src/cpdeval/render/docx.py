@@ -26,13 +26,14 @@ _HEADING = re.compile(r"^(?P<hashes>#{1,2})[ \t]+(?P<title>.*?)[ \t]*\{(?P<attrs
 
 
 def reference_docx(dest: Path) -> Path:
-    """Pandoc's default reference document, with A4 pages and 9-point tables."""
-    from .builtin import pandoc_path
+    """Pandoc's default reference document, with A4 pages and 9-point tables (its entries dated to the build day,
+    as pandoc copies some of them, dates and all, into the Word file)."""
+    from .builtin import pandoc_env, pandoc_path
 
     import subprocess
 
     data = subprocess.run([pandoc_path(), "--print-default-data-file", "reference.docx"], capture_output=True,
-                          check=True).stdout
+                          check=True, env=pandoc_env()).stdout
     src = dest.with_suffix(".orig.docx")
     src.write_bytes(data)
     page = (f'<w:sectPr><w:pgSz w:w="{A4["w"]}" w:h="{A4["h"]}"/>'
@@ -163,23 +164,3 @@ def fit_tables(markdown: str) -> str:
             out += block
             i = end
     return "\n".join(out)
-
-
-def fix_timestamps(path: Path, day) -> Path:
-    """The Word file rewritten with every stored time set to midnight of ``day`` (zip entries and the document's
-    created and modified properties), so that the same report built twice on a day is byte-identical."""
-    import zipfile as zf
-
-    stamp = f"{day.isoformat()}T00:00:00Z"
-    tmp = path.with_suffix(".tmp.docx")
-    with zf.ZipFile(path) as zin, zf.ZipFile(tmp, "w", zf.ZIP_DEFLATED) as zout:
-        for item in zin.infolist():
-            body = zin.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
-                              rb"\g<1>" + stamp.encode() + rb"\g<2>", body)
-            info = zf.ZipInfo(item.filename, date_time=(day.year, day.month, day.day, 0, 0, 0))
-            info.compress_type, info.external_attr = zf.ZIP_DEFLATED, item.external_attr
-            zout.writestr(info, body)
-    tmp.replace(path)
-    return path
