@@ -29,15 +29,17 @@ group, followed by the lineage's ``school_key`` so an academy conversion keeps o
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import numpy as np
 import polars as pl
 
 from .attainment_groups import DEFAULT_PROVIDERS, group_counts, group_membership, parse_group_rules, window_metrics
 from .calendar import label_start, year_label
 from .config import schema_default, section_defaults
 from .errors import ConfigError
+
+if TYPE_CHECKING:   # numpy is imported where it is used: the report and its chapters read this module's labels
+    import numpy as np
 
 DEFAULT_MEASURES = schema_default("attainment.measures")
 DEFAULT_PRIMARY_MEASURES = schema_default("attainment.primary_measures")
@@ -357,6 +359,7 @@ def user_groups(school_year: pl.DataFrame, schools: pl.DataFrame | Sequence[int]
 
 def _mean_ci(y: np.ndarray, w: np.ndarray | None, level: float = 0.95) -> tuple[float, float, float]:
     """Mean (weighted when w is given) and a t interval on n-1 df; linearised variance for the weighted mean."""
+    import numpy as np
     from scipy import stats
 
     n = y.size

@@ -39,14 +39,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import numpy as np
 import polars as pl
 
 from .config import schema_default
 from .errors import ConfigError
 from .display import join_words
+
+if TYPE_CHECKING:   # numpy is imported where it is used
+    import numpy as np
 
 METRICS = ("attendances", "courses", "participants", "years_active", "units", "units_national", "units_regional",
            "partnership_lead", "trained_leader", "strategic_score", "resource_user")
@@ -260,11 +262,15 @@ def _condition(metric: str, cond: Any) -> pl.Expr:
 
 def quartile_cuts(values: np.ndarray) -> np.ndarray:
     """The 25th, 50th and 75th percentiles (linear interpolation) of ``values``."""
+    import numpy as np
+
     return np.quantile(np.asarray(values, dtype=float), [0.25, 0.5, 0.75])
 
 
 def quartile_band(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     """Band 1-4 of each value; a value on a cut point goes to the lower band."""
+    import numpy as np
+
     return np.searchsorted(cuts, np.asarray(values, dtype=float), side="left") + 1
 
 
