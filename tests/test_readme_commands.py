@@ -22,7 +22,7 @@ RUN_BY = {
         "conftest.synthetic_run (the snakemake part, as written) + test_setup_commands_are_what_ci_runs",
     r"^python3 -m venv \.venv && \.venv/bin/pip install -e '\.\[test\]' && \.venv/bin/pytest --full -n 2$":
         ".ci/run on a fresh machine + test_setup_commands_are_what_ci_runs",
-    r"^\.venv/bin/pytest$": "the fast loop: every test it runs is in the full suite .ci/run runs "
+    r"^\.venv/bin/pytest( -n 2)?$": "the fast loop: every test it runs is in the full suite .ci/run runs "
                             "(test_the_fast_loop_is_the_full_suite_less_the_marked_tests)",
     r"^\.venv/bin/snakemake --cores 2 reports/<year>/methods\.html --configfile config/<year>\.yaml$":
         "test_a_real_year_as_the_readme_runs_it",
