@@ -75,6 +75,7 @@ def pytest_addoption(parser):
                      help="the whole suite: end-to-end (workflow), slow and browser tests too (what CI runs)")
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist's own, which reads the group marks to send a group to one worker
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):

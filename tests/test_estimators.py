@@ -608,6 +608,8 @@ def test_event_study_fails_to_find_pre_trends_only_when_there_are_none():
 
 # =========================================================================== coverage (slow)
 
+# Each simulation is a module fixture; its tests share an xdist group, so that on two workers (pytest -n 2) it is
+# computed once, not once on each worker (about 80 s for the cross-section one).
 R_CROSS = 1000      # replications of the cross-section estimators (1,000 schools each)
 R_PANEL = 1000      # replications of the panel estimators (400 schools x 5 years each)
 
@@ -678,6 +680,7 @@ PANEL = ["DiD TWFE", "DiD ETWFE", "event study r=0", "event study r=2", "event s
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cross_section_coverage")
 @pytest.mark.parametrize("name", CROSS)
 def test_cross_section_coverage(cross_section_coverage, name):
     s = cross_section_coverage[name]
@@ -686,12 +689,14 @@ def test_cross_section_coverage(cross_section_coverage, name):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cross_section_coverage")
 def test_coverage_harness_detects_a_biased_estimator(cross_section_coverage):
     # the same harness on the naive difference under selection: nowhere near nominal
     assert cross_section_coverage["naive (selection)"]["coverage"] < 0.05
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("panel_coverage")
 @pytest.mark.parametrize("name", PANEL)
 def test_panel_coverage(panel_coverage, name):
     s = panel_coverage[name]
@@ -700,6 +705,7 @@ def test_panel_coverage(panel_coverage, name):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("panel_coverage")
 def test_pretrend_test_has_its_nominal_size(panel_coverage):
     assert 0.02 <= panel_coverage["pretrend_rejection_rate"] <= 0.08
 
